@@ -1,0 +1,54 @@
+"""Dependencies: settings, Redis, and the two kinds of caller (admin, ingest)."""
+
+from __future__ import annotations
+
+import hmac
+from typing import Annotated
+
+from fastapi import Depends, Path, Request
+from redis import Redis
+
+from api.errors import ApiError
+from worker import store
+from worker.outbox import Outbox
+from worker.settings import Settings, get_settings
+
+WORKSPACE_PATTERN = r"^[A-Za-z0-9._-]{1,64}$"
+
+
+def get_redis(request: Request) -> Redis:
+    return request.app.state.redis  # type: ignore[no-any-return]
+
+
+def get_outbox(request: Request) -> Outbox:
+    return request.app.state.outbox  # type: ignore[no-any-return]
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+RedisDep = Annotated[Redis, Depends(get_redis)]
+OutboxDep = Annotated[Outbox, Depends(get_outbox)]
+Workspace = Annotated[str, Path(pattern=WORKSPACE_PATTERN, description="Workspace name.")]
+
+
+def bearer(request: Request) -> str:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise ApiError(401, "unauthorized", "send Authorization: Bearer <token>")
+    return token.strip()
+
+
+def require_admin(request: Request, settings: SettingsDep) -> None:
+    expected = settings.admin_token.get_secret_value().encode()
+    if not hmac.compare_digest(bearer(request).encode(), expected):
+        raise ApiError(401, "unauthorized", "admin token missing or wrong")
+
+
+def ingest_workspace(request: Request, redis: RedisDep) -> str:
+    workspace = store.resolve_ingest_key(redis, key=bearer(request))
+    if workspace is None:
+        raise ApiError(401, "unauthorized", "unknown or revoked ingest key")
+    return workspace
+
+
+Admin = Depends(require_admin)
+IngestWorkspace = Annotated[str, Depends(ingest_workspace)]

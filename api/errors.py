@@ -1,0 +1,61 @@
+"""Errors answered by the API, all in one shape: ``{"error": {"code", "message", ...}}``."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from redis.exceptions import RedisError
+
+from api.responses import OrjsonResponse
+
+
+class ApiError(Exception):
+    """An answer other than success: ``status`` with ``{"error": {"code", "message", **extra}}``."""
+
+    def __init__(self, status: int, code: str, message: str, *, headers: dict[str, str] | None = None,
+                 **extra: Any) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.headers, self.extra = status, code, message, headers, extra
+
+
+_NAMED = re.compile(r"^([a-z_]+): (.+)$", re.DOTALL)
+
+
+def problems(errors: Iterable[Mapping[str, Any]]) -> list[dict[str, str]]:
+    """pydantic errors as ``[{"field", "reason"}]``; a cross-field error names its field as ``field: reason``."""
+    found = []
+    for error in errors:
+        field = ".".join(str(part) for part in error["loc"] if part != "body")
+        reason = str(error["msg"]).removeprefix("Value error, ")
+        named = _NAMED.match(reason)
+        if not field and named:
+            field, reason = named.groups()
+        found.append({"field": field or "body", "reason": reason})
+    return found
+
+
+def invalid(errors: Iterable[Mapping[str, Any]], *, code: str = "invalid_request") -> ApiError:
+    """A 422 whose message and ``problems`` name every refused field."""
+    found = problems(errors)
+    message = "; ".join(f"{p['field']}: {p['reason']}" for p in found)
+    return ApiError(422, code, message, problems=found)
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def _api_error(request: Request, exc: ApiError) -> OrjsonResponse:
+        body = {"error": {"code": exc.code, "message": exc.message, **exc.extra}}
+        return OrjsonResponse(body, status_code=exc.status, headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> OrjsonResponse:
+        return await _api_error(request, invalid(exc.errors()))
+
+    @app.exception_handler(RedisError)
+    async def _redis_down(request: Request, exc: RedisError) -> OrjsonResponse:
+        body = {"error": {"code": "store_unavailable", "message": "Redis is unreachable or full; nothing was stored"}}
+        return OrjsonResponse(body, status_code=503, headers={"Retry-After": "5"})

@@ -1,0 +1,169 @@
+"""Destinations: saved only after a connection test passes; secrets never leave."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Body, Response
+from pydantic import SecretStr, ValidationError
+
+from api.deps import Admin, OutboxDep, RedisDep, SettingsDep, Workspace
+from api.errors import ApiError, invalid
+from api.responses import OrjsonResponse
+from api.routes.workspaces import existing
+from worker import s3, store
+from worker.destination import CONNECTION_FIELDS, MASK, Destination, DestinationConfig
+from worker.errors import DeliveryError
+from worker.settings import Settings
+
+router = APIRouter(tags=["destinations"], dependencies=[Admin])
+
+TESTS_PER_MINUTE = 30
+
+
+def rate_limit(redis: RedisDep, workspace: str) -> None:
+    """At most TESTS_PER_MINUTE connection tests per workspace per fixed one-minute window (429 beyond)."""
+    window = f"td:rl:{workspace}"
+    with redis.pipeline() as pipe:
+        pipe.set(window, 0, ex=60, nx=True)
+        pipe.incr(window)
+        pipe.ttl(window)
+        _, count, ttl = pipe.execute()
+    if count > TESTS_PER_MINUTE:
+        raise ApiError(429, "rate_limited", f"at most {TESTS_PER_MINUTE} connection tests a minute per workspace; "
+                       "try again after Retry-After seconds", headers={"Retry-After": str(max(1, int(ttl)))})
+
+
+def run_test(config: DestinationConfig, settings: Settings, redis: RedisDep, workspace: str) -> str:
+    """The connection test; a failure answers 400 with its code and nothing is saved."""
+    rate_limit(redis, workspace)
+    try:
+        return s3.connection_test(config, allow_private=settings.allow_private_endpoints)
+    except DeliveryError as exc:
+        raise TestFailed(exc) from exc
+
+
+class TestFailed(ApiError):
+    """A connection test that did not pass: answered 400 with its code."""
+
+    def __init__(self, error: DeliveryError) -> None:
+        super().__init__(400, error.code, error.message)
+
+
+def failed(exc: TestFailed) -> OrjsonResponse:
+    return OrjsonResponse({"ok": False, "error": {"code": exc.code, "message": exc.message}}, status_code=400)
+
+
+def validated(data: dict[str, Any]) -> DestinationConfig:
+    """The body as a DestinationConfig, or a 422 naming every refused field."""
+    try:
+        return DestinationConfig.model_validate(data)
+    except ValidationError as exc:
+        raise invalid(exc.errors(), code="invalid_destination") from None
+
+
+def _plain(value: Any) -> Any:
+    return value.get_secret_value() if isinstance(value, SecretStr) else value
+
+
+def changed_fields(current: DestinationConfig, config: DestinationConfig) -> list[str]:
+    """Names of the fields a PATCH changed (secrets by name only)."""
+    return sorted(name for name in DestinationConfig.model_fields
+                  if _plain(getattr(current, name)) != _plain(getattr(config, name)))
+
+
+def owned(redis: RedisDep, settings: Settings, workspace: str, destination_id: str) -> Destination:
+    found = store.load_destination(redis, destination_id=destination_id,
+                                   secret_key=settings.secret_key.get_secret_value())
+    if found is None or found.workspace != workspace:
+        raise ApiError(404, "not_found", f"destination {destination_id!r} does not exist")
+    return found
+
+
+DestinationBody = Body(description="An s3 destination (see DestinationConfig).", media_type="application/json")
+_FULL = DestinationConfig.model_json_schema()
+_PARTIAL = {**_FULL, "required": []}
+FULL_BODY = {"requestBody": {"required": True, "content": {"application/json": {"schema": _FULL}}}}
+PARTIAL_BODY = {"requestBody": {"required": True, "content": {"application/json": {"schema": _PARTIAL}}}}
+
+
+@router.post("/v1/workspaces/{ws}/destinations/test", responses={400: {}, 429: {}}, openapi_extra=FULL_BODY)
+def test_destination(ws: Workspace, body: dict[str, Any] = DestinationBody, *, redis: RedisDep,
+                     settings: SettingsDep) -> Any:
+    existing(redis, ws)
+    config = validated(body)
+    try:
+        key = run_test(config, settings, redis, ws)
+    except TestFailed as exc:
+        return failed(exc)
+    return {"ok": True, "key": key}
+
+
+@router.post("/v1/workspaces/{ws}/destinations", status_code=201, responses={400: {}, 429: {}},
+             openapi_extra=FULL_BODY)
+def create_destination(ws: Workspace, body: dict[str, Any] = DestinationBody, *, redis: RedisDep,
+                       settings: SettingsDep) -> Any:
+    existing(redis, ws)
+    config = validated(body)
+    try:
+        run_test(config, settings, redis, ws)
+    except TestFailed as exc:
+        return failed(exc)
+    destination = Destination(**config.model_dump(), id=store.new_destination_id(), workspace=ws,
+                              created_at=store.now_iso())
+    store.save_destination(redis, destination=destination, secret_key=settings.secret_key.get_secret_value(),
+                           action="destination.created")
+    return OrjsonResponse(destination.public(), status_code=201)
+
+
+@router.get("/v1/workspaces/{ws}/destinations")
+def list_destinations(ws: Workspace, redis: RedisDep, settings: SettingsDep) -> dict[str, Any]:
+    existing(redis, ws)
+    found = store.list_destinations(redis, workspace=ws, secret_key=settings.secret_key.get_secret_value())
+    return {"destinations": [d.public() for d in found]}
+
+
+@router.get("/v1/workspaces/{ws}/destinations/{destination_id}")
+def get_destination(ws: Workspace, destination_id: str, redis: RedisDep, settings: SettingsDep) -> dict[str, Any]:
+    return owned(redis, settings, ws, destination_id).public()
+
+
+@router.patch("/v1/workspaces/{ws}/destinations/{destination_id}", responses={400: {}, 429: {}},
+              openapi_extra=PARTIAL_BODY)
+def patch_destination(ws: Workspace, destination_id: str, body: dict[str, Any] = DestinationBody, *,
+                      redis: RedisDep, settings: SettingsDep, outbox: OutboxDep) -> Any:
+    current = owned(redis, settings, ws, destination_id)
+    for field in ("id", "workspace", "created_at"):
+        if field in body:
+            raise ApiError(422, "invalid_destination", f"{field}: cannot be changed",
+                           problems=[{"field": field, "reason": "cannot be changed"}])
+    changes = {k: v for k, v in body.items() if not (k in ("access_secret", "session_token") and v == MASK)}
+    merged = {**current.model_dump(exclude={"id", "workspace", "created_at"}), **changes}
+    for secret in ("access_secret", "session_token"):
+        value = getattr(current, secret)
+        if secret not in changes and value is not None:
+            merged[secret] = value.get_secret_value()
+    config = validated(merged)
+    if CONNECTION_FIELDS & changes.keys():
+        try:
+            run_test(config, settings, redis, ws)
+        except TestFailed as exc:
+            return failed(exc)
+    destination = Destination(**config.model_dump(), id=current.id, workspace=ws, created_at=current.created_at)
+    store.save_destination(redis, destination=destination, secret_key=settings.secret_key.get_secret_value(),
+                           action="destination.updated", changed=changed_fields(current, config))
+    if CONNECTION_FIELDS & changes.keys():
+        outbox.unpark(destination_id)
+        from worker.tasks import deliver
+
+        deliver.delay(destination_id, [])
+    return destination.public()
+
+
+@router.delete("/v1/workspaces/{ws}/destinations/{destination_id}", status_code=204)
+def delete_destination(ws: Workspace, destination_id: str, redis: RedisDep, settings: SettingsDep,
+                       outbox: OutboxDep) -> Response:
+    destination = owned(redis, settings, ws, destination_id)
+    store.delete_destination(redis, destination=destination)
+    outbox.forget(destination_id)
+    return Response(status_code=204)

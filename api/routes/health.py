@@ -1,0 +1,34 @@
+"""Liveness, readiness and Prometheus metrics."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client.registry import CollectorRegistry
+
+from api.deps import OutboxDep, RedisDep
+from api.errors import ApiError
+from api.metrics import StoreCollector
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz")
+def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/readyz")
+def readyz(redis: RedisDep) -> dict[str, str]:
+    try:
+        redis.ping()
+    except Exception:
+        raise ApiError(503, "not_ready", "Redis is unreachable") from None
+    return {"status": "ready"}
+
+
+@router.get("/metrics")
+def metrics(outbox: OutboxDep) -> Response:
+    registry = CollectorRegistry()
+    registry.register(StoreCollector(outbox))
+    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,77 @@
+"""A destination's delivery status and dead letters."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from fastapi import APIRouter
+
+from api.deps import Admin, OutboxDep, RedisDep, SettingsDep, Workspace
+from api.routes.destinations import owned
+
+router = APIRouter(tags=["delivery"], dependencies=[Admin])
+
+
+def iso(ms: str | int | None) -> str | None:
+    if ms is None:
+        return None
+    return datetime.fromtimestamp(int(ms) / 1000, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+@router.get("/v1/workspaces/{ws}/destinations/{destination_id}/status")
+def status(ws: Workspace, destination_id: str, redis: RedisDep, settings: SettingsDep,
+           outbox: OutboxDep) -> dict[str, Any]:
+    """Where one destination's deliveries stand (SPEC: Admin API, status).
+
+    ``retrying`` counts the owed traces that failed at least once and wait for another attempt (``retry_at``
+    while a transient failure's backoff runs; ``parked`` when a destination error stopped delivery until a probe
+    or a PATCH passes). ``retried``/``failed`` count failed attempts (transient / refused by the destination).
+    """
+    destination = owned(redis, settings, ws, destination_id)
+    found = outbox.status(destination_id)
+    stats = found.stats
+    last_error = orjson.loads(stats["last_error"]) if "last_error" in stats else None
+    state = "disabled" if not destination.enabled else stats.get("state", "healthy")
+    parked = stats.get("parked") == "1"
+    hold = int(stats.get("hold_until", 0))
+    return {
+        "id": destination_id,
+        "state": state,
+        "parked": parked,
+        "accepted": found.count("accepted"),
+        "delivered": found.count("delivered"),
+        "retrying": found.retrying,
+        "retried": found.count("retried"),
+        "failed": found.count("failed"),
+        "dead_lettered": found.count("dead_lettered"),
+        "files": found.count("files"),
+        "dead_letters": found.dead_letters,
+        "backlog": {"size": found.backlog, "oldest_age_seconds": found.oldest_age_seconds},
+        "in_flight_lanes": found.lanes,
+        "last_success_at": iso(stats.get("last_success_at")),
+        "last_error": last_error,
+        "retry_at": iso(hold) if hold > found.now_ms and not parked else None,
+        "next_probe_at": iso(stats.get("next_probe_at")) if parked else None,
+    }
+
+
+@router.get("/v1/workspaces/{ws}/destinations/{destination_id}/dead-letters")
+def dead_letters(ws: Workspace, destination_id: str, redis: RedisDep, settings: SettingsDep,
+                 outbox: OutboxDep) -> dict[str, Any]:
+    owned(redis, settings, ws, destination_id)
+    letters = outbox.dead_letters(destination_id)
+    return {"dead_letters": [{**row, "at": iso(row.pop("at_ms"))} for row in letters]}
+
+
+@router.post("/v1/workspaces/{ws}/destinations/{destination_id}/dead-letters/replay", status_code=202)
+def replay(ws: Workspace, destination_id: str, redis: RedisDep, settings: SettingsDep,
+           outbox: OutboxDep) -> dict[str, Any]:
+    owned(redis, settings, ws, destination_id)
+    replayed = outbox.replay(destination_id)
+    if replayed:
+        from worker.tasks import deliver
+
+        deliver.delay(destination_id, [])
+    return {"replayed": replayed}

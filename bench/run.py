@@ -1,0 +1,229 @@
+"""`make bench`: tracedrop's speed, measured on this machine against its own private stack.
+
+Prints, in one run: the raw PUT limit of the local SeaweedFS (boto3 with 16 threads, an async client at 64),
+ingest rates and p99, drain rates with one and two worker processes, end-to-end latency at half the drain rate,
+worker memory at start and after 100,000 traces, and the ratios between them, plus how busy the machine was
+with other work meanwhile. Figures also go to .bench/results.json. ``--quick`` (or TRACEDROP_BENCH_QUICK=1) runs
+smaller sizes. Nothing here asserts anything about time; every loop is bounded and the stack stops by itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from bench import latency, raw
+from bench.variants import SHORT
+from bench.workload import Stack, machine_busy_seconds, rss_mb
+
+RESULTS = Path(".bench/results.json")
+
+
+@dataclass(frozen=True)
+class Sizes:
+    raw: int
+    drain: int
+    single: int
+    memory: int
+    steady_seconds: float
+
+
+FULL = Sizes(raw=3000, drain=6000, single=2000, memory=100_000, steady_seconds=20)
+QUICK = Sizes(raw=1000, drain=5000, single=1000, memory=10_000, steady_seconds=10)
+
+
+def drain(bench: Stack, destination: str, bucket: str, *, processes: int, expected: int) -> dict[str, float]:
+    """Start a worker on a waiting backlog; traces/s until the backlog is empty, every object checked by a LIST."""
+    size = bench.backlog(destination)
+    worker = bench.worker(f"drain{processes}", processes)
+    seconds = bench.wait_drained(destination, timeout=900)
+    worker.stop()
+    written = len(bench.store.keys(bucket))
+    if written != expected or size != expected:
+        raise RuntimeError(f"drain: backlog {size}, {written} objects, {expected} traces ingested")
+    return {"per_s": size / seconds, "traces": size, "seconds": seconds}
+
+
+def memory(bench: Stack, sizes: Sizes, say: Any) -> dict[str, Any]:
+    """A fresh worker (2 processes) fed ``sizes.memory`` traces after 1,000 of warm-up, backlog kept under 5,000.
+
+    RSS of its process group: cold (ready, nothing delivered yet), warm (after the warm-up) and at the end."""
+    destination = bench.destination("memory")
+    worker = bench.worker("memory", 2)
+    time.sleep(1)
+    figures: dict[str, Any] = {"traces": sizes.memory, "cold_mb": rss_mb(worker), "samples": []}
+    warm_up = 1000
+    bench.ingest(count=warm_up, per_request=100, clients=2, prefix="w")
+    bench.wait_drained(destination, timeout=120, poll=0.2)
+    time.sleep(1)
+    figures["start_mb"] = rss_mb(worker)
+    chunk, sent = 5000, 0
+    deadline = time.monotonic() + 900
+    while sent < sizes.memory:
+        if time.monotonic() > deadline:
+            raise RuntimeError("memory phase did not finish in 900 s")
+        if bench.backlog(destination) > chunk:
+            time.sleep(0.2)
+            continue
+        count = min(chunk, sizes.memory - sent)
+        bench.ingest(count=count, per_request=100, clients=2, prefix="m", start=sent)
+        sent += count
+        if sent % 20_000 == 0 or sent == sizes.memory:
+            figures["samples"].append((sent, rss_mb(worker)))
+            say(f"  memory: {sent:,} traces sent, worker RSS {figures['samples'][-1][1]:.0f} MB")
+    bench.wait_drained(destination, timeout=600, poll=0.5)
+    status = bench.admin.status("bench", destination)
+    if status["delivered"] != sizes.memory + warm_up or status["dead_lettered"]:
+        raise RuntimeError(f"memory: {status['delivered']} delivered of {sizes.memory + warm_up}")
+    time.sleep(1)
+    figures["after_mb"] = rss_mb(worker)
+    figures["growth"] = figures["after_mb"] / figures["start_mb"] - 1
+    figures["growth_from_cold"] = figures["after_mb"] / figures["cold_mb"] - 1
+    worker.stop()
+    bench.delete_destination(destination)
+    return figures
+
+
+def run(sizes: Sizes, variant: str | None = None) -> dict[str, Any]:
+    def say(text: str) -> None:
+        print(text, flush=True)
+
+    started, busy, own = time.perf_counter(), machine_busy_seconds(), os.times()
+    f: dict[str, Any] = {"sizes": sizes.__dict__, "worker_variant": variant or "as shipped",
+                         "machine": {"cores": os.cpu_count(), "load_average_at_start": os.getloadavg()}}
+    bench = Stack.start()
+    bench.variant = variant
+    try:
+        bench.store.client().create_bucket(Bucket="raw")
+        f["raw_boto3_16"] = raw.raw_boto3(bench.store, "raw", sizes.raw, threads=16)
+        f["raw_async_64"] = raw.raw_async(bench.store, "raw", sizes.raw, limit=64)
+        say(f"raw PUT 8 KB: boto3 16 threads {f['raw_boto3_16']['per_s']:.0f}/s, "
+            f"aiohttp 64 {f['raw_async_64']['per_s']:.0f}/s")
+
+        first = bench.destination("drain1")
+        rate, p99 = bench.ingest(count=sizes.drain, per_request=100, clients=4, prefix="b")
+        f["ingest_batch100"] = {"per_s": rate, "p99_ms": p99 * 1000}
+        f["drain_1"] = drain(bench, first, "drain1", processes=1, expected=sizes.drain)
+        bench.delete_destination(first)
+
+        second = bench.destination("drain2")
+        rate, p99 = bench.ingest(count=sizes.single, per_request=1, clients=8, prefix="s")
+        f["ingest_single"] = {"per_s": rate, "p99_ms": p99 * 1000}
+        bench.ingest(count=sizes.drain, per_request=100, clients=4, prefix="c")
+        f["drain_2"] = drain(bench, second, "drain2", processes=2, expected=sizes.drain + sizes.single)
+        bench.delete_destination(second)
+        say(f"ingest {f['ingest_batch100']['per_s']:.0f}/s in batches of 100, {f['ingest_single']['per_s']:.0f}/s "
+            f"one per request; drain {f['drain_1']['per_s']:.0f}/s (1 process), {f['drain_2']['per_s']:.0f}/s (2)")
+
+        steady = bench.destination("e2e")
+        worker = bench.worker("steady", 2)
+        bench.wait_queue_empty()
+        half = f["drain_2"]["per_s"] / 2
+        f["e2e_batch10"] = latency.steady_load(bench, steady, "e2e", worker, rate=half,
+                                               seconds=sizes.steady_seconds, per_request=10, prefix="e")
+        f["e2e_quarter"] = latency.steady_load(bench, steady, "e2e", worker, rate=half / 2,
+                                               seconds=sizes.steady_seconds, per_request=10, prefix="q")
+        single = min(half, f["ingest_single"]["per_s"] / 2)
+        f["e2e_single"] = latency.steady_load(bench, steady, "e2e", worker, rate=single,
+                                              seconds=sizes.steady_seconds, per_request=1, prefix="o")
+        worker.stop()
+        bench.delete_destination(steady)
+        say(f"end to end at {f['e2e_quarter']['rate_per_s']:.0f}/s, 10 per request: "
+            f"{latency.describe(f['e2e_quarter'])}")
+        say(f"end to end at {f['e2e_batch10']['rate_per_s']:.0f}/s, 10 per request: "
+            f"{latency.describe(f['e2e_batch10'])}; at {f['e2e_single']['rate_per_s']:.0f}/s, one per request: "
+            f"{latency.describe(f['e2e_single'])}")
+
+        f["memory"] = memory(bench, sizes, say)
+        f["raw_boto3_16_again"] = raw.raw_boto3(bench.store, "raw", sizes.raw, threads=16)
+    finally:
+        bench.stop()
+    wall = time.perf_counter() - started
+    end = os.times()
+    ours = (end.user + end.system + end.children_user + end.children_system
+            - own.user - own.system - own.children_user - own.children_system)
+    f["machine"].update({"wall_s": wall, "busy_cores": (machine_busy_seconds() - busy) / wall,
+                         "benchmark_cores": ours / wall,
+                         "other_cores": max(0.0, (machine_busy_seconds() - busy - ours) / wall)})
+    best = max(f["drain_1"]["per_s"], f["drain_2"]["per_s"])
+    f["ratios"] = {
+        "drain_to_raw_boto3": best / f["raw_boto3_16"]["per_s"],
+        "drain_to_raw_async": best / f["raw_async_64"]["per_s"],
+        "ingest_batch_to_drain": f["ingest_batch100"]["per_s"] / best,
+        "raw_boto3_end_to_start": f["raw_boto3_16_again"]["per_s"] / f["raw_boto3_16"]["per_s"],
+    }
+    return f
+
+
+def mark(ok: bool) -> str:
+    return "met" if ok else "NOT met"
+
+
+def table(f: dict[str, Any]) -> list[tuple[str, str]]:
+    r, m, e10, e1 = f["ratios"], f["memory"], f["e2e_batch10"], f["e2e_single"]
+    per_put = "{per_s:.0f} PUT/s  (client {client_cpu_us:.0f} us, SeaweedFS {seaweedfs_cpu_us:.0f} us CPU per PUT)"
+    rows = [
+        ("raw PUT 8 KB, boto3 16 threads", per_put.format(**f["raw_boto3_16"])),
+        ("raw PUT 8 KB, aiohttp at 64 (botocore SigV4)", per_put.format(**f["raw_async_64"])),
+        ("ingest, batches of 100 (4 clients)",
+         f"{f['ingest_batch100']['per_s']:.0f} traces/s, p99 {f['ingest_batch100']['p99_ms']:.0f} ms"),
+        ("ingest, one trace per request (8 clients)",
+         f"{f['ingest_single']['per_s']:.0f} traces/s, p99 {f['ingest_single']['p99_ms']:.0f} ms"),
+        (f"drain {f['drain_1']['traces']} traces, 1 worker process", f"{f['drain_1']['per_s']:.0f} traces/s"),
+        (f"drain {f['drain_2']['traces']} traces, 2 worker processes", f"{f['drain_2']['per_s']:.0f} traces/s"),
+        (f"end to end at {e10['rate_per_s']:.0f}/s, 10 per request", latency.describe(e10)),
+        (f"end to end at {f['e2e_quarter']['rate_per_s']:.0f}/s (a quarter), 10 per request",
+         latency.describe(f["e2e_quarter"])),
+        (f"end to end at {e1['rate_per_s']:.0f}/s, 1 per request", latency.describe(e1)),
+        (f"worker RSS (parent + 2 processes), start -> after {m['traces']:,} more traces",
+         f"{m['start_mb']:.0f} -> {m['after_mb']:.0f} MB ({m['growth']:+.1%}); cold, before any trace: "
+         f"{m['cold_mb']:.0f} MB ({m['growth_from_cold']:+.1%} to the end)"),
+        ("drain / raw boto3 PUT",
+         f"{r['drain_to_raw_boto3']:.2f}  target >= 0.8: {mark(r['drain_to_raw_boto3'] >= 0.8)}"),
+        ("drain / raw async PUT",
+         f"{r['drain_to_raw_async']:.2f}  stretch >= 0.8: {mark(r['drain_to_raw_async'] >= 0.8)}"),
+        ("ingest (batches of 100) / drain",
+         f"{r['ingest_batch_to_drain']:.2f}  target >= 2: {mark(r['ingest_batch_to_drain'] >= 2)}"),
+        ("e2e p99 at half the drain rate", f"{e10['p99_ms']:.0f} ms  target < 1000 ms: {mark(e10['p99_ms'] < 1000)}"),
+        ("worker memory growth", f"{m['growth']:+.1%}  target < 10%: {mark(m['growth'] < 0.10)}"),
+        ("noise: raw boto3 at the end / at the start", f"{r['raw_boto3_end_to_start']:.2f}"),
+        ("noise: other work on the machine meanwhile",
+         f"{f['machine']['other_cores']:.2f} of {f['machine']['cores']} cores "
+         f"(this benchmark and its stack: {f['machine']['benchmark_cores']:.2f})"),
+    ]
+    return rows
+
+
+def report(f: dict[str, Any], path: Path) -> None:
+    rows = table(f)
+    width = max(len(name) for name, _ in rows)
+    print(f"\n{'figure':<{width}}  measured")
+    print(f"{'-' * width}  {'-' * 40}")
+    for name, value in rows:
+        print(f"{name:<{width}}  {value}")
+    path.parent.mkdir(exist_ok=True)
+    path.write_bytes(orjson.dumps(f, option=orjson.OPT_INDENT_2))
+    print(f"\nworker: {f['worker_variant']}; wall {f['machine']['wall_s']:.0f} s; figures written to {path}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", default=os.environ.get("TRACEDROP_BENCH_QUICK") == "1",
+                        help="smaller sizes, for a quick look (also TRACEDROP_BENCH_QUICK=1)")
+    parser.add_argument("--worker-variant", metavar="NAME", choices=sorted(SHORT),
+                        help="bench-only: run the workers with a bench/variants.py patch applied (not for the "
+                             "README's figures)")
+    args = parser.parse_args()
+    figures = run(QUICK if args.quick else FULL, args.worker_variant)
+    name = "results.json" if args.worker_variant is None else f"results-{args.worker_variant}.json"
+    report(figures, RESULTS.with_name(name))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,161 @@
+"""`make demo`: a private stack on loopback, configured through the HTTP API, fed ~20 traces, objects shown.
+
+Starts redis-server and SeaweedFS on free ports, the tracedrop api, a worker and beat; creates a workspace, an
+ingest key, two per-trace destinations (one in privacy mode) and one batch destination through the admin API;
+posts varied sample traces as a gateway would; waits for every object and batch file; prints the keys, one object
+and one batch record; stops everything.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+
+from tests import stack
+
+MODELS = [
+    ("openai/gpt-4o", "OpenAI", "oai_completions"),
+    ("anthropic/claude-sonnet-4", "Anthropic", "ant_messages"),
+    ("google/gemini-2.5-pro", "Google", "oai_completions"),
+    ("meta-llama/llama-3.3-70b", "Together", "oai_completions"),
+]
+KEYS = ["prod backend", "staging", None, "batch jobs"]
+
+
+def sample_traces(count: int = 20) -> list[dict[str, Any]]:
+    """Varied traces: chat and Anthropic shapes, errors, custom metadata, with and without users and keys."""
+    traces = []
+    for i in range(count):
+        model, provider, api_type = MODELS[i % len(MODELS)]
+        prompt = f"Question {i}: what is {i} squared?"
+        trace: dict[str, Any] = {
+            "id": f"gen-demo-{i:03d}",
+            "timestamp": f"2026-11-{20 + i % 3:02d}T{8 + i % 10:02d}:15:{i:02d}Z",
+            "model": model, "provider": provider, "api_type": api_type, "path": "/v1/chat/completions",
+            "status_code": 429 if i % 9 == 8 else 200, "finish_reason": "stop",
+            "duration_ms": 400 + 37 * i, "time_to_first_token_ms": 80 + 5 * i,
+            "usage": {"prompt_tokens": 12 + i, "completion_tokens": 30 + 2 * i, "total_tokens": 42 + 3 * i},
+            "cost": {"input": 0.00001 * (12 + i), "output": 0.00003 * (30 + 2 * i)},
+            "trace": {"trace_name": "support-bot" if i % 2 else "tutor", "env": "demo", "team": f"team-{i % 3}"},
+            "request": {"model": model, "messages": [{"role": "user", "content": prompt}], "temperature": 0.2},
+            "response": {"choices": [{"message": {"role": "assistant", "content": f"{i * i}."},
+                                      "finish_reason": "stop"}]},
+            "identity": {"login_name": f"user{i % 4}@example.com", "node_id": f"node{i % 2}", "tags": ["tag:demo"]},
+            "headers": {"request": {"content-type": "application/json", "authorization": "Bearer never-stored"}},
+        }
+        if KEYS[i % len(KEYS)]:
+            trace["api_key_name"] = KEYS[i % len(KEYS)]
+        if i % 3:
+            trace["user"] = f"user-{i % 5}"
+            trace["session_id"] = f"sess-{i % 4}"
+        traces.append(trace)
+    return traces
+
+
+def say(text: str) -> None:
+    print(f"\n== {text}", flush=True)
+
+
+def run(workdir: Path) -> None:
+    services: list[stack.Service] = []
+    try:
+        say("starting a private redis-server and SeaweedFS on free loopback ports")
+        redis = stack.redis_server(workdir)
+        services.append(redis)
+        store = stack.seaweedfs(workdir)
+        services.append(store)
+        store.client().create_bucket(Bucket="llm-traces")
+        print(f"redis {redis.url}   s3 {store.endpoint}")
+
+        say("starting tracedrop api, worker and beat")
+        env = stack.tracedrop_env(redis.url)
+        api = stack.api(workdir, env)
+        services += [api, stack.worker(workdir, env, name="demo"), stack.beat(workdir, env)]
+        print(f"api {api.url}")
+
+        say("configuring through the admin API")
+        admin = stack.Admin(api.url)
+        admin.workspace("acme")
+        key = admin.ingest_key("acme", "gateway")
+        print(f"workspace acme, ingest key {key[:8]}... (shown once, stored only as a hash)")
+        full = admin.destination("acme", stack.s3_body(store, "llm-traces", name="archive", prefix="full",
+                                                       path_template="{prefix}/{date}/{apiKeyName}"))
+        private = admin.destination("acme", stack.s3_body(store, "llm-traces", name="private", prefix="private",
+                                                          privacy_mode=True))
+        print(orjson.dumps(full, option=orjson.OPT_INDENT_2).decode())
+        print(f"second destination {private['id']}: privacy_mode={private['privacy_mode']}")
+        batch = admin.destination("acme", stack.s3_body(store, "llm-traces", name="batch", prefix="batch",
+                                                        mode="batch", every=2, limit=8))
+        print(f"third destination {batch['id']}: mode=batch every={batch['every']}s limit={batch['limit']} "
+              f"format={batch['format']}")
+
+        say("posting 20 traces as a gateway would")
+        traces = sample_traces()
+        ingest = httpx.Client(base_url=api.url, headers={"Authorization": f"Bearer {key}"}, timeout=30)
+        answer = ingest.post("/v1/traces", json={"traces": traces[:15]})
+        print(f"POST /v1/traces (15 in one request) -> {answer.status_code} {answer.text}")
+        for trace in traces[15:]:
+            answer = ingest.post("/v1/traces", json=trace)
+            print(f"POST /v1/traces ({trace['id']}) -> {answer.status_code} {answer.text}")
+
+        say("waiting for the objects")
+        expected = 2 * len(traces)
+        deadline = time.monotonic() + 120
+        while (len(keys := [k for k in store.keys("llm-traces") if not k.startswith("batch/")]) < expected
+               or admin.status("acme", batch["id"])["delivered"] < len(traces)):
+            if time.monotonic() > deadline:
+                raise SystemExit(f"only {len(keys)} of {expected} objects after 120 s")
+            time.sleep(0.3)
+        for key_name in sorted(keys):
+            print(key_name)
+        print(f"{len(keys)} objects written for {len(traces)} traces and 2 per-trace destinations")
+        batch_keys = sorted(store.keys("llm-traces", "batch/"))
+        for key_name in batch_keys:
+            print(key_name)
+        print(f"{len(batch_keys)} batch files (zstd CBOR, at most 8 records each) for the batch destination")
+
+        say("one object, pretty-printed")
+        sample = sorted(k for k in keys if k.startswith("full/"))[0]
+        body = store.client().get_object(Bucket="llm-traces", Key=sample)["Body"].read()
+        print(sample)
+        print(orjson.dumps(orjson.loads(body), option=orjson.OPT_INDENT_2).decode())
+        private_sample = "private/" + sample.split("/", 2)[1] + "/" + sample.rsplit("/", 1)[1]
+        private_body = orjson.loads(store.client().get_object(Bucket="llm-traces", Key=private_sample)["Body"].read())
+        print(f"{private_sample}: privacy mode keeps {sorted(private_body)} (no input/output)")
+
+        say("first record of a batch file, as `tracedrop read` prints it")
+        from worker.reader import json_lines
+
+        data = store.client().get_object(Bucket="llm-traces", Key=batch_keys[0])["Body"].read()
+        print(batch_keys[0])
+        print(orjson.dumps(orjson.loads(next(json_lines(data))), option=orjson.OPT_INDENT_2).decode())
+
+        say("destination status")
+        for destination in (full, private, batch):
+            print(orjson.dumps(admin.status("acme", destination["id"])).decode())
+    finally:
+        say("stopping everything the demo started")
+        for service in reversed(services):
+            service.stop()
+
+
+def main() -> None:
+    workdir = Path(tempfile.mkdtemp(prefix="tracedrop-demo-"))
+    try:
+        run(workdir)
+    except Exception as exc:
+        print(f"demo failed: {exc}; logs in {workdir}", file=sys.stderr)
+        raise
+    shutil.rmtree(workdir, ignore_errors=True)
+    print("\ndemo finished: every service stopped")
+
+
+if __name__ == "__main__":
+    main()

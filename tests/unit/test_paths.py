@@ -1,0 +1,69 @@
+"""Path templates: refused when saved if unsafe, confined and key-safe when rendered."""
+
+from __future__ import annotations
+
+import pytest
+
+from worker.delivery import object_key
+from worker.errors import TemplateError
+from worker.paths import BATCH_VARIABLES, key_safe, parse_template, time_values
+
+MOMENT = time_values(1705312800000)
+
+
+@pytest.mark.parametrize("value, safe", [
+    ("prod backend", "prod_backend"), ("a#b?c+d&e", "a_b_c_d_e"), ("a/b", "a_b"), ("..", "_"), (".", "_"),
+    ("ключ", "____"), ("nul\x00", "nul_"), ("x" * 2048, "x" * 128), ("ok-1.2_3", "ok-1.2_3"),
+])
+def test_values_are_made_key_safe(value: str, safe: str) -> None:
+    assert key_safe(value) == safe
+
+
+@pytest.mark.parametrize("template, prefix, values, rendered", [
+    ("{prefix}/{date}", "", {}, "2024-01-15"),
+    ("{prefix}/{date}", "prod", {}, "prod/2024-01-15"),
+    ("{prefix}/{date}/{apiKeyName}", "prod", {}, "prod/2024-01-15"),
+    ("{prefix}/{date}/{apiKeyName}", "prod", {"apiKeyName": "../etc/passwd"}, "prod/2024-01-15/.._etc_passwd"),
+    ("traces/{year}/{month}/{day}/{hour}", "", {}, "traces/2024/01/15/10"),
+    ("{apiKeyName}/{date}", "", {"apiKeyName": "."}, "_/2024-01-15"),
+    ("production/llm-traces/{date}", "", {}, "production/llm-traces/2024-01-15"),
+    ("a/{apiKeyName}.x/{date}", "", {"apiKeyName": ""}, "a/.x/2024-01-15"),
+    ("a/.{apiKeyName}/b", "", {"apiKeyName": ""}, "a/_/b"),
+])
+def test_rendering(template: str, prefix: str, values: dict[str, str], rendered: str) -> None:
+    assert parse_template(template, prefix=prefix).render({**MOMENT, **values}) == rendered
+
+
+@pytest.mark.parametrize("template, reason", [
+    ("{foo}/{date}", "unknown variable {foo}"),
+    ("{{date}}", "only {name} placeholders"),
+    ("{date", "only {name} placeholders"),
+    ("{% for x in y %}", "unknown variable"),
+    ("{{ config }}", "only {name} placeholders"),
+    ("{date.__class__}", "unknown variable"),
+    ("../{date}", "'.' or '..'"),
+    ("a b/{date}", "literal text"),
+    ("{apiKeyName}" * 8, "longer than 1024"),
+])
+def test_unsafe_templates_are_refused(template: str, reason: str) -> None:
+    with pytest.raises(TemplateError, match=reason.replace("{", r"\{").replace("}", r"\}").replace(".", r"\.")):
+        parse_template(template)
+
+
+@pytest.mark.parametrize("prefix", ["prod/", "/prod", "a//b", "a/../b", "sp ace", "#x"])
+def test_unsafe_prefixes_are_refused(prefix: str) -> None:
+    with pytest.raises(TemplateError):
+        parse_template("{prefix}/{date}", prefix=prefix)
+
+
+def test_api_key_name_is_refused_in_batch_templates() -> None:
+    with pytest.raises(TemplateError, match="apiKeyName"):
+        parse_template("{prefix}/{apiKeyName}", allowed=BATCH_VARIABLES)
+
+
+def test_object_keys_are_a_pure_function_of_trace_and_destination() -> None:
+    template = parse_template("{prefix}/{date}/{apiKeyName}", prefix="prod")
+    trace = {"id": "gen:1", "timestamp": 1705312800999, "model": "m", "api_key_name": "k 1"}
+    assert object_key(template, trace) == "prod/2024-01-15/k_1/gen:1-1705312800.json"
+    assert object_key(template, dict(trace)) == object_key(template, trace)
+    assert object_key(parse_template("{prefix}/{date}"), {**trace, "timestamp": 0}) == "1970-01-01/gen:1-0.json"

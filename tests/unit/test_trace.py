@@ -1,0 +1,52 @@
+"""Trace input v1: what is accepted, what is refused, what is kept."""
+
+from __future__ import annotations
+
+import pytest
+
+from worker.trace import parse_timestamp_ms, stored_form, validate_traces
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("2024-01-15T10:00:00Z", 1705312800000),
+    ("2024-01-15T10:00:00.123Z", 1705312800123),
+    ("2024-01-15T12:00:00+02:00", 1705312800000),
+    ("2024-01-15t10:00:00z", 1705312800000),
+    (1705312800, 1705312800000),
+    (1705312800.25, 1705312800250),
+])
+def test_timestamps_in_every_accepted_spelling(value: object, expected: int) -> None:
+    assert parse_timestamp_ms(value) == expected
+
+
+@pytest.mark.parametrize("value", ["2024-01-15T10:00:00", "2024-01-15", "yesterday", True, None, -1, float("nan"),
+                                   "2024-13-45T10:00:00Z"])
+def test_timestamps_without_an_offset_or_nonsense_are_refused(value: object) -> None:
+    with pytest.raises(ValueError):
+        parse_timestamp_ms(value)
+
+
+def test_secret_headers_are_never_stored() -> None:
+    [trace], problems = validate_traces([{
+        "id": "a", "timestamp": 1, "model": "m",
+        "headers": {"request": {"Authorization": "Bearer x", "X-Api-Key": "k", "cookie": "c", "api-key": "k",
+                                "x-goog-api-key": "g", "proxy-authorization": "p", "content-type": "json"},
+                    "response": {"set-cookie": "s", "x-request-id": "r"}},
+    }])
+    assert problems == []
+    assert stored_form(trace)["headers"] == {"request": {"content-type": "json"}, "response": {"x-request-id": "r"}}
+
+
+def test_every_problem_of_every_trace_is_listed() -> None:
+    _, problems = validate_traces([
+        {"id": "ok", "timestamp": 1, "model": "m"},
+        {"id": "", "timestamp": 1, "model": ""},
+        {"id": "x", "timestamp": 1, "model": "m", "usage": {"total_tokens": "12"}, "status_code": 99},
+    ])
+    assert [(p.index, p.field) for p in problems] == [
+        (1, "id"), (1, "model"), (2, "status_code"), (2, "usage.total_tokens")]
+
+
+def test_null_optional_fields_are_not_carried() -> None:
+    [trace], _ = validate_traces([{"id": "a", "timestamp": 1, "model": "m", "user": None, "usage": None}])
+    assert stored_form(trace) == {"id": "a", "timestamp": 1000, "model": "m"}

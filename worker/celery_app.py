@@ -1,0 +1,49 @@
+"""The Celery application: broker settings that keep tracedrop's promise, and the beat schedule."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from celery import Celery
+
+from worker.settings import get_settings
+
+RECONCILE_EVERY = 1.0
+"""Seconds between reconciler runs (re-kicks owed traces whose messages were lost, probes parked ones)."""
+VISIBILITY_TIMEOUT = 3600
+"""Seconds before kombu hands an unacked (reserved, never started) message to another worker: harmless either way."""
+
+app = Celery("tracedrop", include=["worker.tasks", "worker.batch_tasks"])
+
+
+def configure(celery: Celery = app) -> Celery:
+    """Point the app at TRACEDROP_REDIS_URL; called by every entry point before the app is used."""
+    settings = get_settings()
+    transport = {"visibility_timeout": VISIBILITY_TIMEOUT, "socket_timeout": 10, "socket_connect_timeout": 5}
+    celery.conf.update(
+        broker_url=settings.redis_url,
+        broker_transport_options=transport,
+        result_backend=None,
+        result_backend_transport_options=transport,
+        task_ignore_result=True,
+        task_serializer="json",
+        accept_content=["json"],
+        # Messages only announce work the outbox already holds: ack on receipt, so a task that fails or a worker
+        # that dies never brings a message back (the outbox's lease does), and take one message per free slot,
+        # so a worker whose slots are busy leaves the queue to the others.
+        task_acks_late=False,
+        worker_prefetch_multiplier=1,
+        worker_disable_prefetch=True,
+        worker_cancel_long_running_tasks_on_connection_loss=True,
+        worker_hijack_root_logger=False,
+        broker_connection_retry_on_startup=True,
+        broker_connection_max_retries=None,
+        task_default_queue="tracedrop",
+        beat_schedule={
+            "reconcile": {"task": "tracedrop.reconcile", "schedule": RECONCILE_EVERY},
+            "batch-tick": {"task": "tracedrop.batch_tick", "schedule": 1.0},
+        },
+        beat_schedule_filename=str(Path(tempfile.gettempdir()) / "tracedrop-beat-schedule"),
+    )
+    return celery

@@ -1,0 +1,81 @@
+"""The ``tracedrop`` command: api, worker, beat, read."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+
+import click
+
+from worker.settings import load_settings_or_exit
+
+
+@click.group()
+def main() -> None:
+    """tracedrop: every LLM request trace into your own object storage."""
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8080, show_default=True, type=int)
+@click.option("--workers", default=1, show_default=True, type=int, help="uvicorn worker processes")
+def api(host: str, port: int, workers: int) -> None:
+    """Serve the ingest and admin API."""
+    load_settings_or_exit()
+    import uvicorn
+
+    from worker.logs import configure_logging
+
+    configure_logging()
+    uvicorn.run("api.main:create_app", factory=True, host=host, port=port, workers=workers,
+                log_config=None, access_log=False)
+
+
+@main.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@click.pass_context
+def worker(ctx: click.Context) -> None:
+    """Run a delivery worker; extra options go to ``celery worker``."""
+    load_settings_or_exit()
+    from worker.celery_app import app, configure
+    from worker.logs import configure_logging
+
+    configure_logging()
+    configure()
+    app.worker_main(["worker", "--loglevel=INFO", *ctx.args])
+
+
+@main.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@click.pass_context
+def beat(ctx: click.Context) -> None:
+    """Run the scheduler: reconciler, probes, batch export cycles."""
+    load_settings_or_exit()
+    from worker.celery_app import app, configure
+    from worker.logs import configure_logging
+
+    configure_logging()
+    configure()
+    schedule = os.path.join(tempfile.mkdtemp(prefix="tracedrop-beat-"), "schedule")
+    app.start(["beat", "--loglevel=INFO", f"--schedule={schedule}", *ctx.args])
+
+
+@main.command()
+@click.argument("source", metavar="FILE_OR_S3_URL")
+@click.option("--endpoint", default=None, metavar="URL",
+              help="S3-compatible endpoint for s3:// sources (credentials: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY).")
+def read(source: str, endpoint: str | None) -> None:
+    """Print an exported file (.cbor.zstd or .jsonl.gz) or a per-trace object as JSON lines."""
+    from worker.errors import DeliveryError
+    from worker.reader import json_lines, load
+
+    try:
+        out = sys.stdout.buffer
+        for line in json_lines(load(source, endpoint=endpoint)):
+            out.write(line + b"\n")
+        out.flush()
+    except (DeliveryError, OSError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+if __name__ == "__main__":
+    main()

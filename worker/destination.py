@@ -1,0 +1,167 @@
+"""Destination configuration: what an operator writes, validated once into the type delivery uses."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+
+from worker.crypto import decrypt, encrypt
+from worker.errors import TemplateError
+from worker.paths import BATCH_VARIABLES, TRACE_VARIABLES, PathTemplate, parse_template
+
+MASK = "********"
+SECRET_FIELDS = ("access_secret", "session_token")
+CONNECTION_FIELDS = frozenset(
+    {"bucket_name", "region", "endpoint", "access_key_id", "access_secret", "session_token", "prefix"}
+)
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_REGION = re.compile(r"^[a-z0-9-]{1,64}$")
+KeyName = Annotated[str, Field(min_length=1, max_length=1024)]
+_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+_ENDPOINT_HINT = r"^https?://[A-Za-z0-9.\[\]:-]+(/[A-Za-z0-9._~-]*)*$"
+
+
+def _valid_host(host: str) -> bool:
+    if host.startswith("[") or ":" in host:
+        return True  # an IPv6 literal: urlsplit has parsed it already
+    try:
+        ascii_host = host.rstrip(".").encode("idna").decode().lower()
+    except UnicodeError:
+        return False
+    return len(ascii_host) <= 253 and all(_LABEL.match(label) for label in ascii_host.split("."))
+
+
+class DestinationConfig(BaseModel):
+    """An S3 destination, as the admin API accepts it (SPEC: Admin API, destination body)."""
+
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
+
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    type: Literal["s3"] = "s3"
+    enabled: bool = True
+    bucket_name: str = Field(description="Bucket to write into (3-63 characters: a-z, 0-9, '.', '-').",
+                             json_schema_extra={"pattern": _BUCKET.pattern})
+    region: str | None = Field(default=None, description="Required with a custom endpoint; optional for AWS.",
+                               json_schema_extra={"pattern": _REGION.pattern})
+    endpoint: str | None = Field(default=None, max_length=2048,
+                                 description="S3-compatible API URL (https); leave out for AWS.",
+                                 json_schema_extra={"pattern": _ENDPOINT_HINT})
+    access_key_id: Annotated[str, Field(min_length=1, max_length=256)]
+    access_secret: SecretStr = Field(min_length=1, max_length=1024)
+    session_token: SecretStr | None = Field(default=None, max_length=4096)
+    prefix: str = Field(default="", max_length=256, description="Path prefix; must not end with '/'.")
+    path_template: str = Field(default="{prefix}/{date}", max_length=512,
+                               description="Literal text and {prefix} {date} {year} {month} {day} {hour} "
+                                           "{apiKeyName} placeholders, nothing else.")
+    privacy_mode: bool = False
+    mode: Literal["per_trace", "batch"] = "per_trace"
+    every: Annotated[int, Field(ge=1, le=86400 * 7, description="Batch only: seconds between files.")] = 3600
+    limit: Annotated[int, Field(ge=1, le=10000, description="Batch only: records per file at most.")] = 1000
+    format: Literal["cbor.zstd", "jsonl.gz"] = "cbor.zstd"
+    sampling_rate: Annotated[float, Field(gt=0, le=1, description="Share of sessions kept, in (0, 1].")] = 1.0
+    api_key_names: Annotated[list[KeyName], Field(max_length=1000)] | None = None
+    exclude_api_key_names: list[KeyName] = Field(default_factory=list, max_length=1000)
+
+    @field_validator("bucket_name")
+    @classmethod
+    def _bucket(cls, value: str) -> str:
+        if not _BUCKET.match(value):
+            raise ValueError("must be 3-63 characters of a-z, 0-9, '.' and '-', starting and ending alphanumeric")
+        return value
+
+    @field_validator("region")
+    @classmethod
+    def _region(cls, value: str | None) -> str | None:
+        if value is not None and not _REGION.match(value):
+            raise ValueError("must look like us-east-1")
+        return value
+
+    @field_validator("endpoint")
+    @classmethod
+    def _endpoint(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        assert value is not None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an http(s) URL such as https://storage.example.com")
+        if parts.username is not None or parts.password is not None:
+            raise ValueError("must not carry user:password@; use access_key_id and access_secret")
+        if parts.query or parts.fragment:
+            raise ValueError("must not have a query or fragment")
+        if not _valid_host(parts.hostname):
+            raise ValueError("host is not a valid DNS name or IP address")
+        return value.rstrip("/")
+
+    @field_validator("prefix")
+    @classmethod
+    def _prefix(cls, value: str) -> str:
+        from worker.paths import validate_prefix
+
+        try:
+            return validate_prefix(value)
+        except TemplateError as exc:
+            raise ValueError(str(exc)) from None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> DestinationConfig:
+        """Checks across fields; each message starts with the field it names (``region: ...``)."""
+        if self.endpoint and not self.region:
+            raise ValueError("region: is required with a custom endpoint")
+        try:
+            self.template()
+        except TemplateError as exc:
+            raise ValueError(f"path_template: {exc}") from None
+        return self
+
+    def template(self) -> PathTemplate:
+        allowed = BATCH_VARIABLES if self.mode == "batch" else TRACE_VARIABLES
+        return parse_template(self.path_template, prefix=self.prefix, allowed=allowed)
+
+    def public(self) -> dict[str, Any]:
+        data = self.model_dump(mode="json")
+        data["access_secret"] = MASK
+        data["session_token"] = MASK if self.session_token else None
+        return data
+
+
+class Destination(DestinationConfig):
+    """A saved destination: the config plus what the service assigned."""
+
+    id: str
+    workspace: str
+    created_at: str
+
+    def public(self) -> dict[str, Any]:
+        data = super().public()
+        data.pop("workspace")
+        return data
+
+    def stored(self, *, secret_key: str) -> dict[str, Any]:
+        data = self.model_dump(mode="json")
+        for field in SECRET_FIELDS:
+            secret = getattr(self, field)
+            data[field] = encrypt(secret.get_secret_value(), secret_key=secret_key) if secret else None
+        return data
+
+    @classmethod
+    def from_stored(cls, data: dict[str, Any], *, secret_key: str) -> Destination:
+        plain = dict(data)
+        for field in SECRET_FIELDS:
+            if plain.get(field):
+                plain[field] = decrypt(plain[field], secret_key=secret_key)
+        return cls.model_validate(plain)
+
+    def route(self) -> dict[str, Any]:
+        """What ingest needs to decide whether a trace is owed to this destination (no secrets)."""
+        return {
+            "id": self.id,
+            "enabled": self.enabled,
+            "mode": self.mode,
+            "sampling_rate": self.sampling_rate,
+            "api_key_names": self.api_key_names,
+            "exclude_api_key_names": self.exclude_api_key_names,
+        }

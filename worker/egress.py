@@ -1,0 +1,78 @@
+"""Connection-time endpoint check: every connection an S3 client opens goes to an address the rules allow.
+
+botocore sends requests through urllib3 connection pools. ``install`` swaps the pools' connection classes for ones
+that resolve the host themselves, check every address (``worker.ssrf.checked_addresses``) and connect to the
+address that was checked, so a DNS answer that changes after the destination was saved (DNS rebinding) is refused
+when the connection is opened, and nothing reaches a second, unchecked answer. Redirects are never followed:
+botocore sends with ``Retry(False)``, and ``worker.s3`` turns S3's region redirects off for custom endpoints.
+"""
+
+from __future__ import annotations
+
+import socket
+from typing import Any
+
+from botocore.awsrequest import AWSHTTPConnection, AWSHTTPConnectionPool, AWSHTTPSConnection, AWSHTTPSConnectionPool
+from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
+
+from worker.ssrf import checked_addresses
+
+
+class _Checked:
+    """Mixin for urllib3 connections: resolve, check, then connect to the checked address only."""
+
+    allow_private = False
+    _dns_host: str
+    port: int
+    host: str
+
+    def _new_conn(self) -> socket.socket:
+        name = self._dns_host
+        try:
+            addresses = checked_addresses(name, self.port, allow_private=self.allow_private)
+        except OSError as exc:
+            raise NameResolutionError(self.host, self, exc) from exc  # type: ignore[arg-type]
+        failure: Exception | None = None
+        for address in addresses:
+            self._dns_host = str(address)
+            try:
+                return super()._new_conn()  # type: ignore[misc, no-any-return]
+            except (NewConnectionError, ConnectTimeoutError) as exc:
+                failure = exc
+            finally:
+                self._dns_host = name
+        assert failure is not None
+        raise failure
+
+
+class _HTTP(_Checked, AWSHTTPConnection):
+    pass
+
+
+class _HTTPS(_Checked, AWSHTTPSConnection):
+    pass
+
+
+def _pools(allow_private: bool) -> dict[str, type]:
+    http = type("CheckedHTTPConnection", (_HTTP,), {"allow_private": allow_private})
+    https = type("CheckedHTTPSConnection", (_HTTPS,), {"allow_private": allow_private})
+    return {
+        "http": type("CheckedHTTPPool", (AWSHTTPConnectionPool,), {"ConnectionCls": http}),
+        "https": type("CheckedHTTPSPool", (AWSHTTPSConnectionPool,), {"ConnectionCls": https}),
+    }
+
+
+_POOLS = {allowed: _pools(allowed) for allowed in (False, True)}
+
+
+def install(client: Any, *, allow_private: bool) -> None:
+    """Make every direct connection ``client`` opens go through the check; fail closed if botocore changed shape.
+
+    Through an operator's ``HTTPS_PROXY`` the connection is to the proxy, which resolves the store's name itself:
+    the check before connecting still runs, and the proxy's own egress rules apply.
+    """
+    session = getattr(getattr(client, "_endpoint", None), "http_session", None)
+    manager = getattr(session, "_manager", None)
+    if manager is None or not isinstance(getattr(manager, "pool_classes_by_scheme", None), dict):
+        raise RuntimeError("botocore's HTTP session has changed shape: cannot check endpoint connections")
+    manager.pool_classes_by_scheme = _POOLS[allow_private]

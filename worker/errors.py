@@ -1,0 +1,51 @@
+"""The error tree: every failure tracedrop knows how to name, with its context."""
+
+from __future__ import annotations
+
+
+class TracedropError(Exception):
+    """Base of every tracedrop error."""
+
+
+class DeliveryError(TracedropError):
+    """Writing to a destination failed. ``code`` is the SPEC's error code."""
+
+    code = "delivery_failed"
+
+    def __init__(self, message: str, *, code: str | None = None, key: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+        self.key = key
+
+    def as_dict(self) -> dict[str, str]:
+        return {"code": self.code, "message": self.message}
+
+
+class TransientError(DeliveryError):
+    """Connection, timeout, 5xx, throttling: retried with backoff."""
+
+    code = "transient"
+
+
+class DestinationError(DeliveryError):
+    """The destination itself is misconfigured (credentials, bucket, region, endpoint): park and probe."""
+
+    code = "destination_error"
+
+
+class EndpointForbidden(DestinationError):
+    """The endpoint resolves to an address tracedrop never connects to."""
+
+    code = "endpoint_forbidden"
+
+
+class TraceRejected(DeliveryError):
+    """This one trace can never be written (too large, refused key): dead letter."""
+
+    code = "trace_rejected"
+
+
+class TemplateError(TracedropError, ValueError):
+    """A path template or prefix the service refuses to render."""

@@ -1,0 +1,81 @@
+"""``tracedrop read``: any file tracedrop writes, as JSON lines.
+
+The format is recognised from the bytes: a zstd frame holds a CBOR sequence (``.cbor.zstd``), a gzip stream holds
+JSON lines (``.jsonl.gz``), anything else is read as one per-trace JSON object. CBOR dates print as RFC 3339 with
+milliseconds, exactly as the JSON lines format writes them, so both formats of one batch print the same lines.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import io
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import cbor2
+import orjson
+import zstandard
+
+from worker import s3
+from worker.document import iso_ms
+
+ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+GZIP_MAGIC = b"\x1f\x8b"
+
+
+def load(source: str, *, endpoint: str | None = None) -> bytes:
+    """The bytes of a local file or of ``s3://bucket/key``."""
+    if source.startswith("s3://"):
+        bucket, _, key = source.removeprefix("s3://").partition("/")
+        if not bucket or not key:
+            raise ValueError(f"{source!r}: expected s3://bucket/key")
+        return s3.read_object(bucket, key, endpoint=endpoint)
+    return Path(source).read_bytes()
+
+
+def items(data: bytes) -> Iterator[Any]:
+    """Every record of an export file, or the one per-trace object."""
+    try:
+        if data.startswith(ZSTD_MAGIC):
+            yield from _cbor_sequence(_unzstd(data))
+        elif data.startswith(GZIP_MAGIC):
+            for line in gzip.decompress(data).splitlines():
+                if line.strip():
+                    yield orjson.loads(line)
+        else:
+            yield orjson.loads(data)
+    except (cbor2.CBORError, zstandard.ZstdError, gzip.BadGzipFile, EOFError, orjson.JSONDecodeError) as exc:
+        raise ValueError(f"not a tracedrop file or damaged: {exc}") from exc
+
+
+def json_lines(data: bytes) -> Iterator[bytes]:
+    for item in items(data):
+        yield orjson.dumps(item, default=_json_default, option=orjson.OPT_PASSTHROUGH_DATETIME)
+
+
+def _unzstd(data: bytes) -> bytes:
+    reader = zstandard.ZstdDecompressor().stream_reader(io.BytesIO(data), read_across_frames=True)
+    with reader:
+        return reader.read()
+
+
+def _cbor_sequence(data: bytes) -> Iterator[Any]:
+    stream = io.BytesIO(data)
+    decoder = cbor2.CBORDecoder(stream)
+    while stream.tell() < len(data):
+        yield decoder.decode()
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return iso_ms(round(value.timestamp() * 1000))
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode()
+    if isinstance(value, cbor2.CBORTag):
+        return {"tag": value.tag, "value": value.value}
+    if isinstance(value, set | frozenset):
+        return list(value)
+    raise TypeError(f"{type(value).__name__} has no JSON form")

@@ -1,0 +1,185 @@
+"""One worker process's long-lived parts, and the operations tasks run with them.
+
+Built lazily in each (forked) process: a Redis client, the outbox, per-destination boto3 clients and a thread
+pool that runs a claimed batch's PUTs concurrently.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from functools import partial
+
+from redis import Redis
+
+from worker import s3, store
+from worker.batch_outbox import BatchOutbox
+from worker.delivery import Verdict, deliver_batch
+from worker.destination import Destination
+from worker.errors import DeliveryError, DestinationError
+from worker.lease import LEASE_MS, Keeper
+from worker.outbox import Claimed, Outbox
+from worker.retry import PROBE, TRANSIENT
+from worker.settings import Settings, get_settings
+
+log = logging.getLogger("tracedrop.worker")
+
+BATCH = 64
+"""Traces claimed at once; also the number of concurrent PUTs per task."""
+LANES = 4
+"""At most this many tasks drain one destination at once (one while it is failing, slow or new): a destination
+that hangs holds at most that many worker slots, and only until its first timeout."""
+DRAIN_BUDGET = 2.0
+"""Seconds a task keeps draining one destination before handing the rest to a new message at the queue's end."""
+STALE_MS = 1_500
+"""A trace due this long with nobody working on it gets its destination re-announced by the reconciler."""
+
+
+@dataclass(frozen=True)
+class Drained:
+    """What one drain wrote, and whether it stopped with traces still due (the caller announces the rest)."""
+
+    written: int
+    more: bool
+
+
+class Runtime:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.redis = Redis.from_url(settings.redis_url, socket_timeout=10, socket_connect_timeout=5)
+        self.outbox = Outbox(self.redis)
+        self.clients = s3.ClientCache()
+        self.pool = ThreadPoolExecutor(max_workers=BATCH, thread_name_prefix="put")
+
+    @property
+    def secret_key(self) -> str:
+        return self.settings.secret_key.get_secret_value()
+
+    @property
+    def allow_private(self) -> bool:
+        return self.settings.allow_private_endpoints
+
+    def destination(self, destination_id: str) -> Destination | None:
+        return store.load_destination(self.redis, destination_id=destination_id, secret_key=self.secret_key)
+
+    def deliver(self, destination_id: str, trace_ids: list[int]) -> int:
+        """Drain what is due for one destination, starting with ``trace_ids``; return how many were written."""
+        return self.drain(destination_id, trace_ids).written
+
+    def drain(self, destination_id: str, trace_ids: list[int]) -> Drained:
+        """Claim, write and record batches for one destination under one lane, for up to DRAIN_BUDGET seconds."""
+        destination = self.destination(destination_id)
+        if destination is None:
+            self.outbox.forget(destination_id)
+            return Drained(0, more=False)
+        if destination.mode == "batch":
+            return Drained(0, more=False)
+        lane = uuid.uuid4().hex
+        written = 0
+        deadline = time.monotonic() + DRAIN_BUDGET
+        wanted = trace_ids
+        try:
+            while True:
+                claim = self.outbox.claim(destination_id, lane, wanted=wanted, limit=BATCH, lease_ms=LEASE_MS,
+                                          lanes=LANES)
+                if not claim.traces:
+                    return Drained(written, more=False)
+                written += self._write(destination, lane, claim.traces)
+                if time.monotonic() > deadline:
+                    self.outbox.release(destination_id, lane)
+                    return Drained(written, more=True)
+                wanted = []
+        except BaseException:
+            with contextlib.suppress(Exception):
+                self.outbox.release(destination_id, lane)
+            raise
+
+    def _write(self, destination: Destination, lane: str, claimed: list[Claimed]) -> int:
+        trace_ids = [c.trace_id for c in claimed]
+        try:
+            client = self.clients.get(destination.id, destination, allow_private=self.allow_private)
+        except DestinationError as exc:
+            self.record(destination, Verdict(retry=trace_ids, destination_error=exc))
+            return 0
+        put = partial(self._put, client, destination.bucket_name)
+        with Keeper(self.outbox, destination.id, lane, trace_ids) as keeper:
+            verdict = deliver_batch(destination, claimed, put=put, pool=self.pool)
+        self.record(destination, verdict, slow=keeper.slow)
+        return len(verdict.delivered)
+
+    @staticmethod
+    def _put(client: object, bucket: str, key: str, body: bytes) -> None:
+        s3.put_object(client, bucket=bucket, key=key, body=body, content_type="application/json")  # type: ignore[arg-type]
+
+    def record(self, destination: Destination, verdict: Verdict, *, slow: bool = False) -> None:
+        """Write a verdict into the outbox: delivered, dead-lettered, retried later, or parked."""
+        dest_id = destination.id
+        if verdict.delivered:
+            self.outbox.delivered(dest_id, verdict.delivered, slow=slow)
+        for trace_id, error in verdict.rejected:
+            self.outbox.dead_letter(dest_id, [trace_id], reason=_error(error))
+            log.warning("dead-lettered", extra={"destination": dest_id, "code": error.code, "seq": trace_id})
+        if verdict.destination_error is not None:
+            error = verdict.destination_error
+            self.outbox.park(dest_id, verdict.retry, error={**_error(error), "parked": True},
+                             probe_ms=PROBE.delay_ms(0))
+            log.warning("destination parked", extra={"destination": dest_id, "code": error.code,
+                                                      "count": len(verdict.retry)})
+        elif verdict.transient is not None:
+            failures = int(self.redis.hget(f"td:s:{dest_id}", "failures") or 0)
+            delay = TRANSIENT.delay_ms(failures)
+            self.outbox.retry(dest_id, verdict.retry, delay_ms=delay,
+                              error={**_error(verdict.transient), "parked": False, "retry_in_ms": delay})
+            log.info("delivery retrying", extra={"destination": dest_id, "code": verdict.transient.code,
+                                                 "count": len(verdict.retry), "delay_ms": delay})
+
+    def probe(self, destination_id: str) -> bool:
+        """Connection-test a parked destination; resume it if the test passes."""
+        destination = self.destination(destination_id)
+        if destination is None:
+            self.outbox.forget(destination_id)
+            return False
+        try:
+            s3.connection_test(destination, allow_private=self.allow_private)
+        except DeliveryError as exc:
+            failures = int(self.redis.hincrby(f"td:s:{destination_id}", "probe_failures", 1))
+            delay = PROBE.delay_ms(failures)
+            self.outbox.probe_failed(destination_id, error={**_error(exc), "parked": True}, delay_ms=delay)
+            log.info("probe failed", extra={"destination": destination_id, "code": exc.code, "next_in_ms": delay})
+            return False
+        self.resume(destination_id)
+        return True
+
+    def resume(self, destination_id: str) -> None:
+        self.redis.hdel(f"td:s:{destination_id}", "probe_failures")
+        released = self.outbox.unpark(destination_id)
+        log.info("destination resumed", extra={"destination": destination_id, "released": released})
+
+    def reconcile(self) -> tuple[list[str], list[str]]:
+        """Destinations whose owed traces nobody is working on, and parked ones due a probe."""
+        ids = [i.decode() for i in self.redis.smembers("td:dests")]
+        if not ids:
+            return [], []
+        stale, probe = self.outbox.stale(ids, grace_ms=STALE_MS)
+        batch = {destination_id for destination_id, _ in BatchOutbox(self.redis).destinations()}
+        return [d for d in stale if d not in batch], probe
+
+
+def _error(error: DeliveryError) -> dict[str, object]:
+    return {"code": error.code, "message": error.message, "at": store.now_iso()}
+
+
+_runtime: tuple[int, Runtime] | None = None
+
+
+def runtime() -> Runtime:
+    """This process's runtime (rebuilt after a fork)."""
+    global _runtime
+    if _runtime is None or _runtime[0] != os.getpid():
+        _runtime = (os.getpid(), Runtime(get_settings()))
+    return _runtime[1]

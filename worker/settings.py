@@ -1,0 +1,42 @@
+"""Configuration, read once from the environment (prefix ``TRACEDROP_``)."""
+
+from __future__ import annotations
+
+import sys
+from functools import lru_cache
+
+from pydantic import Field, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TRACEDROP_", extra="ignore")
+
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    """Celery broker, configuration store and durable outbox."""
+    admin_token: SecretStr = Field(min_length=1)
+    """Bearer token of the admin API."""
+    secret_key: SecretStr = Field(min_length=1)
+    """Key that encrypts destination secrets at rest."""
+    allow_private_endpoints: bool = False
+    """Allow destination endpoints on loopback and private ranges (self-hosted stores, tests)."""
+    max_trace_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
+    max_traces_per_request: int = Field(default=1000, gt=0)
+    max_request_bytes: int = Field(default=32 * 1024 * 1024, gt=0)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()  # type: ignore[call-arg]
+
+
+def load_settings_or_exit() -> Settings:
+    """Settings for a process entry point: one line naming the bad variable, then exit 2."""
+    try:
+        return get_settings()
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        name = "TRACEDROP_" + str(error["loc"][0]).upper()
+        reason = "is required" if error["type"] == "missing" else error["msg"]
+        print(f"tracedrop: {name} {reason}", file=sys.stderr)
+        raise SystemExit(2) from None

@@ -1,0 +1,161 @@
+"""Configuration in Redis: workspaces, ingest keys, destinations, audit log. Keyword-only, no HTTP."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+import uuid
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Any
+
+import orjson
+from redis import Redis
+
+from worker.destination import Destination
+
+AUDIT_LENGTH = 1000
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def _ws(workspace: str) -> str:
+    return f"td:ws:{workspace}"
+
+
+def key_digest(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+# -- workspaces ---------------------------------------------------------------------------------------------
+
+
+def put_workspace(redis: Redis, *, workspace: str, broadcast_enabled: bool) -> tuple[dict[str, Any], bool]:
+    created = bool(redis.hsetnx(_ws(workspace), "created_at", now_iso()))
+    redis.hset(_ws(workspace), "broadcast_enabled", "1" if broadcast_enabled else "0")
+    record_audit(redis, workspace=workspace, action="workspace.created" if created else "workspace.updated",
+                 detail={"broadcast_enabled": broadcast_enabled})
+    return get_workspace(redis, workspace=workspace) or {}, created
+
+
+def get_workspace(redis: Redis, *, workspace: str) -> dict[str, Any] | None:
+    raw = redis.hgetall(_ws(workspace))
+    if not raw:
+        return None
+    return {
+        "workspace": workspace,
+        "broadcast_enabled": raw.get(b"broadcast_enabled") == b"1",
+        "created_at": raw[b"created_at"].decode(),
+    }
+
+
+# -- ingest keys --------------------------------------------------------------------------------------------
+
+
+def create_ingest_key(redis: Redis, *, workspace: str, name: str) -> tuple[dict[str, Any], str]:
+    """A new key: returned once, stored only as its SHA-256."""
+    key = "td_" + secrets.token_urlsafe(32)
+    public = {"id": uuid.uuid4().hex[:16], "name": name, "created_at": now_iso()}
+    digest = key_digest(key)
+    with redis.pipeline() as pipe:
+        pipe.set(f"td:key:{digest}", orjson.dumps({"workspace": workspace, "id": public["id"]}))
+        pipe.hset(f"{_ws(workspace)}:keys", public["id"], orjson.dumps({**public, "digest": digest}))
+        pipe.execute()
+    record_audit(redis, workspace=workspace, action="ingest_key.created", detail={"id": public["id"], "name": name})
+    return public, key
+
+
+def list_ingest_keys(redis: Redis, *, workspace: str) -> list[dict[str, Any]]:
+    rows = [orjson.loads(raw) for raw in redis.hvals(f"{_ws(workspace)}:keys")]
+    return sorted(({k: v for k, v in row.items() if k != "digest"} for row in rows), key=lambda r: r["created_at"])
+
+
+def revoke_ingest_key(redis: Redis, *, workspace: str, key_id: str) -> bool:
+    raw = redis.hget(f"{_ws(workspace)}:keys", key_id)
+    if raw is None:
+        return False
+    with redis.pipeline() as pipe:
+        pipe.delete(f"td:key:{orjson.loads(raw)['digest']}")
+        pipe.hdel(f"{_ws(workspace)}:keys", key_id)
+        pipe.execute()
+    record_audit(redis, workspace=workspace, action="ingest_key.revoked", detail={"id": key_id})
+    return True
+
+
+def resolve_ingest_key(redis: Redis, *, key: str) -> str | None:
+    """The workspace an ingest key belongs to, or None."""
+    raw = redis.get(f"td:key:{key_digest(key)}")
+    return orjson.loads(raw)["workspace"] if raw else None
+
+
+# -- destinations -------------------------------------------------------------------------------------------
+
+
+def new_destination_id() -> str:
+    return "dst_" + uuid.uuid4().hex[:20]
+
+
+def save_destination(redis: Redis, *, destination: Destination, secret_key: str, action: str,
+                     changed: list[str] | None = None) -> None:
+    with redis.pipeline() as pipe:
+        pipe.set(f"td:dest:{destination.id}", orjson.dumps(destination.stored(secret_key=secret_key)))
+        pipe.hset(f"{_ws(destination.workspace)}:routes", destination.id, orjson.dumps(destination.route()))
+        pipe.sadd("td:dests", destination.id)
+        pipe.execute()
+    detail = destination.public() if changed is None else {**destination.public(), "changed": changed}
+    record_audit(redis, workspace=destination.workspace, action=action, detail=detail)
+
+
+def load_destination(redis: Redis, *, destination_id: str, secret_key: str) -> Destination | None:
+    raw = redis.get(f"td:dest:{destination_id}")
+    return decode_destination(raw, secret_key=secret_key) if raw else None
+
+
+@lru_cache(maxsize=1024)
+def decode_destination(raw: bytes, *, secret_key: str) -> Destination:
+    """A stored destination, decrypted and validated once per stored version (workers load one per task)."""
+    return Destination.from_stored(orjson.loads(raw), secret_key=secret_key)
+
+
+def list_destinations(redis: Redis, *, workspace: str, secret_key: str) -> list[Destination]:
+    ids = sorted(i.decode() for i in redis.hkeys(f"{_ws(workspace)}:routes"))
+    loaded = (load_destination(redis, destination_id=i, secret_key=secret_key) for i in ids)
+    return sorted((d for d in loaded if d is not None), key=lambda d: d.created_at)
+
+
+def delete_destination(redis: Redis, *, destination: Destination) -> None:
+    with redis.pipeline() as pipe:
+        pipe.delete(f"td:dest:{destination.id}")
+        pipe.hdel(f"{_ws(destination.workspace)}:routes", destination.id)
+        pipe.srem("td:dests", destination.id)
+        pipe.execute()
+    record_audit(redis, workspace=destination.workspace, action="destination.deleted",
+                 detail={"id": destination.id, "name": destination.name})
+
+
+def routes(redis: Redis, *, workspace: str) -> tuple[bool, list[dict[str, Any]]]:
+    """Whether broadcast is on for the workspace, and its destinations' routing rules; one round trip."""
+    with redis.pipeline(transaction=False) as pipe:
+        pipe.hget(_ws(workspace), "broadcast_enabled")
+        pipe.hvals(f"{_ws(workspace)}:routes")
+        enabled, raw_routes = pipe.execute()
+    return enabled == b"1", [orjson.loads(r) for r in raw_routes]
+
+
+# -- audit --------------------------------------------------------------------------------------------------
+
+
+def record_audit(redis: Redis, *, workspace: str, action: str, detail: dict[str, Any]) -> None:
+    """Append a configuration change to the workspace's audit log. Callers pass public data only."""
+    entry = orjson.dumps({"at": now_iso(), "action": action, "detail": detail, "ts": time.time()})
+    with redis.pipeline() as pipe:
+        pipe.lpush(f"{_ws(workspace)}:audit", entry)
+        pipe.ltrim(f"{_ws(workspace)}:audit", 0, AUDIT_LENGTH - 1)
+        pipe.execute()
+
+
+def audit_log(redis: Redis, *, workspace: str) -> list[dict[str, Any]]:
+    return [orjson.loads(raw) for raw in redis.lrange(f"{_ws(workspace)}:audit", 0, -1)]

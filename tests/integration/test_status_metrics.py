@@ -36,13 +36,15 @@ def test_metrics_count_what_happened_by_destination(
     wait_for(lambda: admin.status(workspace, destination)["delivered"] == 25, what="25 delivered")
 
     found = samples(api_server)
-    by_destination = (("destination", destination),)
-    assert found[("tracedrop_traces_accepted_total", (("workspace", workspace),))] == 25
+    by_destination = (("destination", destination), ("workspace", workspace))
+    assert found[("tracedrop_workspace_traces_accepted_total", (("workspace", workspace),))] == 25
+    assert found[("tracedrop_traces_accepted_total", by_destination)] == 25
     assert found[("tracedrop_traces_delivered_total", by_destination)] == 25
     assert found[("tracedrop_traces_dead_lettered_total", by_destination)] == 0
     assert found[("tracedrop_backlog_traces", by_destination)] == 0
     assert found[("tracedrop_delivery_latency_seconds_count", by_destination)] == 25
-    assert found[("tracedrop_delivery_latency_seconds_bucket", (*by_destination, ("le", "+Inf")))] == 25
+    assert found[("tracedrop_delivery_latency_seconds_bucket", (*by_destination[:1], ("le", "+Inf"),
+                                                                 *by_destination[1:]))] == 25
     assert found[("tracedrop_delivery_latency_seconds_sum", by_destination)] > 0
 
 

@@ -1,0 +1,55 @@
+"""Dead letters: a trace the store refuses for good is set aside with the reason, the others are written.
+
+The destination reaches the suite's SeaweedFS through a loopback proxy that answers ``400 EntityTooLarge`` to any
+PUT whose key contains a marker, as S3 answers an object it will never take.
+"""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from tests import stack
+from tests.conftest import make_trace, wait_for
+from tests.fault_proxy import FaultProxy
+from tests.faults import all_keys, keys_of, traces
+
+pytestmark = pytest.mark.usefixtures("running")
+
+
+def test_a_trace_refused_for_good_goes_to_dead_letters_and_can_be_replayed(
+    admin: stack.Admin, workspace: str, ingest: httpx.Client, s3: stack.SeaweedFS, bucket: str
+) -> None:
+    with FaultProxy(s3.endpoint, poison="poison") as proxy:
+        # Given a destination whose store refuses one object for good
+        body = {**stack.s3_body(s3, bucket), "endpoint": proxy.endpoint, "path_template": "{prefix}/{apiKeyName}"}
+        destination = admin.destination(workspace, body)["id"]
+        routes = f"/v1/workspaces/{workspace}/destinations/{destination}"
+
+        # When one trace of eleven is the one the store refuses
+        batch = [*traces(10, api_key_name="ok"), make_trace(10, api_key_name="poison")]
+        assert ingest.post("/v1/traces", json={"traces": batch}).status_code == 202
+
+        # Then the ten are written and the eleventh is a dead letter with the store's reason
+        expected = keys_of(range(10), path="ok")
+        assert all_keys(s3, bucket, expected, timeout=60) == expected
+        wait_for(lambda: admin.status(workspace, destination)["dead_lettered"] == 1, what="one dead letter")
+        [letter] = admin.http.get(f"{routes}/dead-letters").json()["dead_letters"]
+        assert letter["trace_id"] == "gen-10"
+        assert letter["reason"]["code"] == "trace_rejected" and "EntityTooLarge" in letter["reason"]["message"]
+        assert letter["at"]
+        status = admin.status(workspace, destination)
+        assert status["state"] == "healthy" and status["backlog"]["size"] == 0 and status["dead_letters"] == 1
+        assert set(s3.keys(bucket)) == expected
+
+        # When the store is fixed (the destination now writes straight to it) and the dead letters replayed
+        fixed = admin.http.patch(routes, json={"endpoint": s3.endpoint})
+        assert fixed.status_code == 200, fixed.text
+        replay = admin.http.post(f"{routes}/dead-letters/replay")
+        assert replay.status_code == 202 and replay.json() == {"replayed": 1}
+
+        # Then the trace arrives, once, and the dead letters are empty
+        everything = expected | keys_of([10], path="poison")
+        assert all_keys(s3, bucket, everything, timeout=60) == everything
+        assert admin.http.get(f"{routes}/dead-letters").json()["dead_letters"] == []
+        assert proxy.refused == 1

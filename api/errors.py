@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -11,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from redis.exceptions import RedisError
 
 from api.responses import OrjsonResponse
+from worker.errors import field_problems
 
 
 class ApiError(Exception):
@@ -22,25 +22,9 @@ class ApiError(Exception):
         self.status, self.code, self.message, self.headers, self.extra = status, code, message, headers, extra
 
 
-_NAMED = re.compile(r"^([a-z_]+): (.+)$", re.DOTALL)
-
-
-def problems(errors: Iterable[Mapping[str, Any]]) -> list[dict[str, str]]:
-    """pydantic errors as ``[{"field", "reason"}]``; a cross-field error names its field as ``field: reason``."""
-    found = []
-    for error in errors:
-        field = ".".join(str(part) for part in error["loc"] if part != "body")
-        reason = str(error["msg"]).removeprefix("Value error, ")
-        named = _NAMED.match(reason)
-        if not field and named:
-            field, reason = named.groups()
-        found.append({"field": field or "body", "reason": reason})
-    return found
-
-
 def invalid(errors: Iterable[Mapping[str, Any]], *, code: str = "invalid_request") -> ApiError:
     """A 422 whose message and ``problems`` name every refused field."""
-    found = problems(errors)
+    found = field_problems(errors)
     message = "; ".join(f"{p['field']}: {p['reason']}" for p in found)
     return ApiError(422, code, message, problems=found)
 

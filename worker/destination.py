@@ -6,7 +6,16 @@ import re
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    StrictBool,
+    StrictInt,
+    field_validator,
+    model_validator,
+)
 
 from worker.crypto import decrypt, encrypt
 from worker.errors import TemplateError
@@ -41,7 +50,7 @@ class DestinationConfig(BaseModel):
 
     name: Annotated[str, Field(min_length=1, max_length=200)]
     type: Literal["s3"] = "s3"
-    enabled: bool = True
+    enabled: StrictBool = True
     bucket_name: str = Field(description="Bucket to write into (3-63 characters: a-z, 0-9, '.', '-').",
                              json_schema_extra={"pattern": _BUCKET.pattern})
     region: str | None = Field(default=None, description="Required with a custom endpoint; optional for AWS.",
@@ -56,12 +65,13 @@ class DestinationConfig(BaseModel):
     path_template: str = Field(default="{prefix}/{date}", max_length=512,
                                description="Literal text and {prefix} {date} {year} {month} {day} {hour} "
                                            "{apiKeyName} placeholders, nothing else.")
-    privacy_mode: bool = False
+    privacy_mode: StrictBool = False
     mode: Literal["per_trace", "batch"] = "per_trace"
-    every: Annotated[int, Field(ge=1, le=86400 * 7, description="Batch only: seconds between files.")] = 3600
-    limit: Annotated[int, Field(ge=1, le=10000, description="Batch only: records per file at most.")] = 1000
+    every: Annotated[StrictInt, Field(ge=1, le=86400 * 7, description="Batch only: seconds between files.")] = 3600
+    limit: Annotated[StrictInt, Field(ge=1, le=10000, description="Batch only: records per file at most.")] = 1000
     format: Literal["cbor.zstd", "jsonl.gz"] = "cbor.zstd"
-    sampling_rate: Annotated[float, Field(gt=0, le=1, description="Share of sessions kept, in (0, 1].")] = 1.0
+    sampling_rate: Annotated[float, Field(strict=True, gt=0, le=1,
+                                          description="Share of sessions kept, in (0, 1].")] = 1.0
     api_key_names: Annotated[list[KeyName], Field(max_length=1000)] | None = None
     exclude_api_key_names: list[KeyName] = Field(default_factory=list, max_length=1000)
 
@@ -94,6 +104,12 @@ class DestinationConfig(BaseModel):
             raise ValueError("must not have a query or fragment")
         if not _valid_host(parts.hostname):
             raise ValueError("host is not a valid DNS name or IP address")
+        try:
+            port = parts.port
+        except ValueError:
+            port = 0
+        if port == 0 or (port is None and re.search(r":\d*$", parts.netloc)):
+            raise ValueError("port must be a number from 1 to 65535")
         return value.rstrip("/")
 
     @field_validator("prefix")

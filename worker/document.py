@@ -80,10 +80,13 @@ def request_input(request: Any) -> Any:
     """Chat messages (with an Anthropic ``system``), a completions prompt, a Responses ``input``."""
     if not isinstance(request, dict):
         return request
-    if "messages" in request:
+    messages = request.get("messages")
+    if isinstance(messages, list):
         if "system" in request:
-            return [{"role": "system", "content": request["system"]}, *request["messages"]]
-        return request["messages"]
+            return [{"role": "system", "content": request["system"]}, *messages]
+        return messages
+    if messages is not None:
+        return messages
     for key in ("prompt", "input"):
         if key in request:
             return request[key]

@@ -2,6 +2,26 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+_NAMED = re.compile(r"^([a-z_]+): (.+)$", re.DOTALL)
+
+
+def field_problems(errors: Iterable[Mapping[str, Any]], *, root: str = "body") -> list[dict[str, str]]:
+    """pydantic errors as ``[{"field", "reason"}]`` with dotted fields; a cross-field error (raised by a model
+    validator as ``"field: reason"``) names its field that way. ``root`` names an error of the whole object."""
+    found = []
+    for error in errors:
+        field = ".".join(str(part) for part in error["loc"] if part != "body")
+        reason = str(error["msg"]).removeprefix("Value error, ")
+        named = _NAMED.match(reason)
+        if not field and named:
+            field, reason = named.groups()
+        found.append({"field": field or root, "reason": reason})
+    return found
+
 
 class TracedropError(Exception):
     """Base of every tracedrop error."""

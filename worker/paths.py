@@ -76,8 +76,8 @@ class PathTemplate:
 def parse_template(source: str, *, prefix: str = "", allowed: frozenset[str] = TRACE_VARIABLES) -> PathTemplate:
     """Validate a template; raise TemplateError naming what is refused."""
     validate_prefix(prefix)
-    if any(segment in (".", "..") for segment in source.split("/")):
-        raise TemplateError("template must not contain '.' or '..' segments")
+    if any(segment in (".", "..") for segment in source.replace("{prefix}", prefix).split("/")):
+        raise TemplateError("template must not contain '.' or '..' segments (with the prefix in place)")
     variables: list[str] = []
     literal_bytes = 0
     position = 0

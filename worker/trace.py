@@ -11,14 +11,22 @@ import re
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, field_validator, model_validator
+
+from worker.errors import field_problems
 
 Name = Annotated[str, Field(max_length=1024)]
+HeaderValue = str | list[str]
 Count = Annotated[StrictInt, Field(ge=0)]
 Money = Annotated[float, Field(ge=0, strict=True, allow_inf_nan=False)]
 
 _RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$")
 _SECRET_HEADER = re.compile(r"authorization|cookie|api[-_]?key|token|secret|password|signature", re.I)
+MAX_EPOCH_MS = 253402300800_000
+"""The first millisecond after 9999-12-31T23:59:59.999Z: every time a trace carries or implies comes before it."""
+MAX_BODY_DEPTH = 128
+"""How deeply ``request``/``response`` may nest: the exported forms put them a few levels deeper still, and
+orjson writes at most 254 levels."""
 
 
 class Usage(BaseModel):
@@ -46,9 +54,16 @@ class Identity(BaseModel):
 
 
 class Headers(BaseModel):
+    """Request and response headers as received; secret ones are dropped before anything else looks at them."""
+
     model_config = ConfigDict(extra="ignore")
-    request: dict[str, Name] | None = None
-    response: dict[str, Name] | None = None
+    request: dict[Name, HeaderValue] | None = None
+    response: dict[Name, HeaderValue] | None = None
+
+    @field_validator("request", "response", mode="before")
+    @classmethod
+    def _drop_secrets(cls, value: Any) -> Any:
+        return without_secret_headers(value) if isinstance(value, dict) else value
 
 
 class TraceMetadata(BaseModel):
@@ -92,14 +107,28 @@ class TraceIn(BaseModel):
     def _timestamp_ms(cls, value: Any) -> int:
         return parse_timestamp_ms(value)
 
+    @field_validator("request", "response")
+    @classmethod
+    def _bounded_depth(cls, value: Any) -> Any:
+        if nesting_depth(value) > MAX_BODY_DEPTH:
+            raise ValueError(f"nested deeper than {MAX_BODY_DEPTH} levels")
+        return value
+
+    @model_validator(mode="after")
+    def _end_in_range(self) -> TraceIn:
+        for name in ("duration_ms", "time_to_first_token_ms"):
+            if self.timestamp + (getattr(self, name) or 0) >= MAX_EPOCH_MS:
+                raise ValueError(f"{name}: ends after the year 9999")
+        return self
+
 
 def parse_timestamp_ms(value: Any) -> int:
     """RFC 3339 with ``Z`` or an offset, or unix seconds as a number; to epoch milliseconds."""
     if isinstance(value, bool):
         raise ValueError("must be an RFC 3339 time or unix seconds")
     if isinstance(value, int | float):
-        if not math.isfinite(value) or not 0 <= value < 253402300800:
-            raise ValueError("unix seconds out of range")
+        if not math.isfinite(value) or not 0 <= value * 1000 < MAX_EPOCH_MS:
+            raise ValueError("unix seconds out of range (1970 to 9999)")
         return round(value * 1000)
     if isinstance(value, str):
         if not _RFC3339.match(value):
@@ -108,21 +137,33 @@ def parse_timestamp_ms(value: Any) -> int:
             parsed = datetime.fromisoformat(value.replace("z", "Z").replace("t", "T"))
         except ValueError as exc:
             raise ValueError(f"not a valid date or time: {exc}") from None
-        return round(parsed.astimezone(UTC).timestamp() * 1000)
+        epoch_ms = round((parsed - _EPOCH).total_seconds() * 1000)
+        if not 0 <= epoch_ms < MAX_EPOCH_MS:
+            raise ValueError("out of range: must be in UTC between 1970 and 9999")
+        return epoch_ms
     raise ValueError("must be an RFC 3339 time or unix seconds")
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def nesting_depth(value: Any) -> int:
+    """How many arrays and objects deep a JSON value goes (a scalar is 0, ``{}`` is 1)."""
+    depth, level = 0, [value]
+    while containers := [node for node in level if isinstance(node, dict | list)]:
+        depth += 1
+        level = [child for node in containers for child in (node.values() if isinstance(node, dict) else node)]
+    return depth
 
 
 def stored_form(trace: TraceIn) -> dict[str, Any]:
     """What is kept in Redis: the carried fields only, secret headers removed."""
-    data = trace.model_dump(exclude_none=True)
-    headers = data.get("headers")
-    if headers:
-        data["headers"] = {side: without_secret_headers(values) for side, values in headers.items()}
-    return data
+    return trace.model_dump(exclude_none=True)
 
 
-def without_secret_headers(headers: dict[str, str]) -> dict[str, str]:
-    return {name: value for name, value in headers.items() if not _SECRET_HEADER.search(name)}
+def without_secret_headers(headers: dict[Any, Any]) -> dict[Any, Any]:
+    return {name: value for name, value in headers.items() if not (isinstance(name, str)
+                                                                   and _SECRET_HEADER.search(name))}
 
 
 class TraceProblem(BaseModel):
@@ -137,13 +178,11 @@ def validate_traces(items: list[Any]) -> tuple[list[TraceIn], list[TraceProblem]
     problems: list[TraceProblem] = []
     for index, item in enumerate(items):
         if not isinstance(item, dict):
-            problems.append(TraceProblem(index=index, field="", reason="a trace must be a JSON object"))
+            problems.append(TraceProblem(index=index, field="trace", reason="a trace must be a JSON object"))
             continue
         try:
             traces.append(TraceIn.model_validate(item))
         except ValidationError as exc:
-            for error in exc.errors(include_url=False):
-                field = ".".join(str(part) for part in error["loc"])
-                reason = error["msg"].removeprefix("Value error, ")
-                problems.append(TraceProblem(index=index, field=field, reason=reason))
+            problems += [TraceProblem(index=index, **found)
+                         for found in field_problems(exc.errors(include_url=False), root="trace")]
     return traces, problems

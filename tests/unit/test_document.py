@@ -64,6 +64,11 @@ def test_inputs_of_each_api_shape() -> None:
     assert request_input("raw text") == "raw text"
 
 
+def test_messages_that_are_not_a_list_are_taken_as_they_are() -> None:
+    assert request_input({"messages": 5, "system": "x"}) == 5
+    assert request_input({"messages": "hello", "system": "x"}) == "hello"
+
+
 def test_outputs_of_each_api_shape() -> None:
     message = {"role": "assistant", "content": "hello"}
     assert response_output({"choices": [{"message": message}]}) == message

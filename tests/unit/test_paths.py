@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from worker.delivery import object_key
@@ -48,6 +50,12 @@ def test_rendering(template: str, prefix: str, values: dict[str, str], rendered:
 def test_unsafe_templates_are_refused(template: str, reason: str) -> None:
     with pytest.raises(TemplateError, match=reason.replace("{", r"\{").replace("}", r"\}").replace(".", r"\.")):
         parse_template(template)
+
+
+@pytest.mark.parametrize("template", ["{prefix}.", "{prefix}..", "logs/{prefix}./{date}", "{prefix}/../x"])
+def test_templates_that_put_a_dot_segment_next_to_an_empty_prefix_are_refused(template: str) -> None:
+    with pytest.raises(TemplateError, match=re.escape("'.' or '..' segments")):
+        parse_template(template, prefix="")
 
 
 @pytest.mark.parametrize("prefix", ["prod/", "/prod", "a//b", "a/../b", "sp ace", "#x"])

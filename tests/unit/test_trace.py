@@ -50,3 +50,39 @@ def test_every_problem_of_every_trace_is_listed() -> None:
 def test_null_optional_fields_are_not_carried() -> None:
     [trace], _ = validate_traces([{"id": "a", "timestamp": 1, "model": "m", "user": None, "usage": None}])
     assert stored_form(trace) == {"id": "a", "timestamp": 1000, "model": "m"}
+
+
+@pytest.mark.parametrize("value", ["9999-12-31T23:59:59-23:59", "0001-01-01T00:00:00+01:00", "1969-12-31T23:59:59Z",
+                                   253402300800])
+def test_times_outside_1970_to_9999_are_refused_not_crashed_on(value: object) -> None:
+    _, problems = validate_traces([{"id": "a", "timestamp": value, "model": "m"}])
+    assert [(p.index, p.field) for p in problems] == [(0, "timestamp")]
+    assert "out of range" in problems[0].reason
+
+
+def test_a_duration_ending_after_9999_is_refused_naming_it() -> None:
+    _, problems = validate_traces([{"id": "a", "timestamp": 1, "model": "m", "duration_ms": 10**15}])
+    assert [(p.field, p.reason) for p in problems] == [("duration_ms", "ends after the year 9999")]
+
+
+def test_bodies_nested_too_deeply_are_refused_naming_the_field() -> None:
+    deep: object = "x"
+    for _ in range(300):
+        deep = [deep]
+    _, problems = validate_traces([{"id": "a", "timestamp": 1, "model": "m", "response": {"a": deep}}])
+    assert [(p.field, p.reason) for p in problems] == [("response", "nested deeper than 128 levels")]
+
+
+def test_long_secret_headers_are_dropped_before_any_check_and_list_values_kept() -> None:
+    [trace], problems = validate_traces([{
+        "id": "a", "timestamp": 1, "model": "m",
+        "headers": {"request": {"authorization": "Bearer " + "j" * 5000, "cookie": 7, "accept": ["a", "b"],
+                                "x-long": "v" * 4000}},
+    }])
+    assert problems == []
+    assert stored_form(trace)["headers"] == {"request": {"accept": ["a", "b"], "x-long": "v" * 4000}}
+
+
+def test_a_trace_that_is_not_an_object_is_named() -> None:
+    _, problems = validate_traces([{"id": "a", "timestamp": 1, "model": "m"}, 5])
+    assert [(p.index, p.field) for p in problems] == [(1, "trace")]

@@ -40,7 +40,7 @@ def _valid_host(host: str) -> bool:
         ascii_host = host.rstrip(".").encode("idna").decode().lower()
     except UnicodeError:
         return False
-    return len(ascii_host) <= 253 and all(_LABEL.match(label) for label in ascii_host.split("."))
+    return len(ascii_host) <= 253 and all(_LABEL.fullmatch(label) for label in ascii_host.split("."))
 
 
 class DestinationConfig(BaseModel):
@@ -78,14 +78,14 @@ class DestinationConfig(BaseModel):
     @field_validator("bucket_name")
     @classmethod
     def _bucket(cls, value: str) -> str:
-        if not _BUCKET.match(value):
+        if not _BUCKET.fullmatch(value):
             raise ValueError("must be 3-63 characters of a-z, 0-9, '.' and '-', starting and ending alphanumeric")
         return value
 
     @field_validator("region")
     @classmethod
     def _region(cls, value: str | None) -> str | None:
-        if value is not None and not _REGION.match(value):
+        if value is not None and not _REGION.fullmatch(value):
             raise ValueError("must look like us-east-1")
         return value
 

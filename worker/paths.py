@@ -42,7 +42,7 @@ def validate_prefix(prefix: str) -> str:
         raise TemplateError("prefix must not end with '/'")
     if prefix.startswith("/"):
         raise TemplateError("prefix must not start with '/'")
-    if not _LITERAL.match(prefix):
+    if not _LITERAL.fullmatch(prefix):
         raise TemplateError("prefix may only contain letters, digits, '.', '_', '-' and '/'")
     if prefix and any(segment in ("", ".", "..") for segment in prefix.split("/")):
         raise TemplateError("prefix must not contain empty, '.' or '..' segments")
@@ -118,7 +118,7 @@ def _static_part(source: str, prefix: str) -> str:
 def _check_literal(text: str) -> int:
     if "{" in text or "}" in text:
         raise TemplateError("only {name} placeholders are allowed: no other braces or template syntax")
-    if not _LITERAL.match(text):
+    if not _LITERAL.fullmatch(text):
         raise TemplateError("literal text may only contain letters, digits, '.', '_', '-' and '/'")
     return len(text)
 

@@ -131,7 +131,7 @@ def parse_timestamp_ms(value: Any) -> int:
             raise ValueError("unix seconds out of range (1970 to 9999)")
         return round(value * 1000)
     if isinstance(value, str):
-        if not _RFC3339.match(value):
+        if not _RFC3339.fullmatch(value):
             raise ValueError("must be RFC 3339 with 'Z' or an offset (e.g. 2024-01-15T10:00:00Z)")
         try:
             parsed = datetime.fromisoformat(value.replace("z", "Z").replace("t", "T"))

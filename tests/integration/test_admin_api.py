@@ -53,6 +53,8 @@ def destinations(workspace: str) -> str:
     ({"privacy_mode": "yes"}, "privacy_mode"),
     ({"sampling_rate": "0.5"}, "sampling_rate"),
     ({"bucket_name": "Bad_Bucket"}, "bucket_name"),
+    ({"bucket_name": "some-bucket\n"}, "bucket_name"),
+    ({"region": "us-east-1\n"}, "region"),
     ({"access_secret": ""}, "access_secret"),
     ({"api_key_names": [""]}, "api_key_names.0"),
 ])

@@ -211,7 +211,7 @@ def test_invalid_traces_are_refused_all_or_nothing(
 
     assert response.status_code == 422
     problems = {(p["index"], p["field"]) for p in response.json()["error"]["problems"]}
-    assert problems == {(1, "id"), (1, "timestamp"), (2, "usage.prompt_tokens"), (2, "status_code"), (3, "")}
+    assert problems == {(1, "id"), (1, "timestamp"), (2, "usage.prompt_tokens"), (2, "status_code"), (3, "trace")}
     assert all(p["reason"] for p in response.json()["error"]["problems"])
     assert admin.status(workspace, destination["id"])["backlog"]["size"] == 0
     assert s3.keys(bucket) == []

@@ -45,6 +45,7 @@ def test_rendering(template: str, prefix: str, values: dict[str, str], rendered:
     ("{date.__class__}", "unknown variable"),
     ("../{date}", "'.' or '..'"),
     ("a b/{date}", "literal text"),
+    ("{date}/x\n", "literal text"),
     ("{apiKeyName}" * 8, "longer than 1024"),
 ])
 def test_unsafe_templates_are_refused(template: str, reason: str) -> None:
@@ -58,7 +59,7 @@ def test_templates_that_put_a_dot_segment_next_to_an_empty_prefix_are_refused(te
         parse_template(template, prefix="")
 
 
-@pytest.mark.parametrize("prefix", ["prod/", "/prod", "a//b", "a/../b", "sp ace", "#x"])
+@pytest.mark.parametrize("prefix", ["prod/", "/prod", "a//b", "a/../b", "sp ace", "#x", "prod\n"])
 def test_unsafe_prefixes_are_refused(prefix: str) -> None:
     with pytest.raises(TemplateError):
         parse_template("{prefix}/{date}", prefix=prefix)

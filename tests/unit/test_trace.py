@@ -20,7 +20,7 @@ def test_timestamps_in_every_accepted_spelling(value: object, expected: int) -> 
 
 
 @pytest.mark.parametrize("value", ["2024-01-15T10:00:00", "2024-01-15", "yesterday", True, None, -1, float("nan"),
-                                   "2024-13-45T10:00:00Z"])
+                                   "2024-13-45T10:00:00Z", "2024-01-15T10:00:00Z\n"])
 def test_timestamps_without_an_offset_or_nonsense_are_refused(value: object) -> None:
     with pytest.raises(ValueError):
         parse_timestamp_ms(value)

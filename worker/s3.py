@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
 import threading
 import time
@@ -165,21 +166,33 @@ def build_client(config: DestinationConfig, *, allow_private: bool) -> BaseClien
     """A client with the settings delivery uses; the endpoint is checked now and at every connection it opens."""
     if config.endpoint:
         check_endpoint(config.endpoint, allow_private=allow_private)
-    session = boto3.session.Session(
-        aws_access_key_id=config.access_key_id,
-        aws_secret_access_key=config.access_secret.get_secret_value(),
-        aws_session_token=config.session_token.get_secret_value() if config.session_token else None,
-    )
-    client = session.client(
-        "s3",
+    client = _new_client(
         region_name=config.region or "us-east-1",
         endpoint_url=config.endpoint,
         config=client_config(config.endpoint),
+        aws_access_key_id=config.access_key_id,
+        aws_secret_access_key=config.access_secret.get_secret_value(),
+        aws_session_token=config.session_token.get_secret_value() if config.session_token else None,
     )
     egress.install(client, allow_private=allow_private)
     if config.endpoint:
         client.meta.events.register("before-call.s3", _no_region_redirect)
     return client
+
+
+_sessions: dict[int, tuple[boto3.session.Session, threading.Lock]] = {}
+
+
+def _new_client(**settings: Any) -> BaseClient:
+    """An S3 client from this process's one boto3 session, which loads and parses the S3 service model once.
+
+    A session per client re-parsed the model each time, and every rebuild (each CLIENT_TTL) left memory behind.
+    Credentials are the client's own, never the session's. Sessions are not thread-safe: clients are made one at
+    a time, and a forked process makes its own session."""
+    session, lock = _sessions.get(os.getpid()) or _sessions.setdefault(
+        os.getpid(), (boto3.session.Session(), threading.Lock()))
+    with lock:
+        return session.client("s3", **settings)
 
 
 @dataclass

@@ -14,8 +14,6 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from typing import Any
 
-from botocore.handlers import add_expect_header
-
 from bench.lean_put import AsyncPut, LeanClient
 from worker import delivery, runtime, s3
 from worker.delivery import Verdict, render_object
@@ -46,18 +44,6 @@ def cached_key() -> None:
         return f"{path}/{name}" if path else name
 
     delivery.object_key = object_key  # type: ignore[assignment]
-
-
-def no_expect() -> None:
-    """boto3 as shipped, less botocore's ``Expect: 100-continue`` on every PutObject (a second exchange per PUT)."""
-    original = s3.build_client
-
-    def build_client(config: Any, *, allow_private: bool) -> Any:
-        client = original(config, allow_private=allow_private)
-        client.meta.events.unregister("before-call.s3", add_expect_header)
-        return client
-
-    s3.build_client = build_client  # type: ignore[assignment]
 
 
 def lean_put() -> None:
@@ -140,14 +126,12 @@ VARIANTS: dict[str, Patch] = {
     "as shipped": as_shipped,
     "PUT pool 16 threads": threads_16,
     "key cached per hour": cached_key,
-    "boto3 without Expect: 100-continue": no_expect,
-    "no Expect + key cached": combine(no_expect, cached_key),
     "lean PUT (urllib3 + SigV4)": lean_put,
     "lean PUT + key cached": combine(lean_put, cached_key),
     "async PUT (aiohttp, 64)": async_put,
     "async PUT + key cached": combine(async_put, cached_key),
 }
-SHORT = {"shipped": "as shipped", "no-expect": "no Expect + key cached", "lean": "lean PUT + key cached",
+SHORT = {"shipped": "as shipped", "key": "key cached per hour", "lean": "lean PUT + key cached",
          "async": "async PUT + key cached"}
 """Names for the command line."""
 

@@ -27,6 +27,8 @@ from botocore.exceptions import (
     SSLError,
 )
 from botocore.exceptions import ConnectionError as BotoConnectionError
+from botocore.handlers import add_expect_header
+from botocore.utils import determine_content_length
 from urllib3.exceptions import NameResolutionError
 
 from worker import conntest, egress
@@ -39,6 +41,8 @@ READ_TIMEOUT = 6
 CLIENT_TTL = 60.0
 """Seconds a client is reused before it is rebuilt (each new connection it opens is checked regardless)."""
 MAX_POOL = 64
+EXPECT_CONTINUE_BYTES = 1024 * 1024
+"""Bodies larger than this are sent only after the store answered ``100 Continue``."""
 
 _TRANSIENT_CODES = frozenset(
     {"SlowDown", "RequestTimeout", "ServiceUnavailable", "InternalError", "Throttling", "ThrottlingException",
@@ -162,6 +166,15 @@ def _no_region_redirect(context: dict[str, Any], **_: Any) -> None:
         redirect["redirected"] = True
 
 
+def _expect_continue_for_large_bodies(model: Any, params: dict[str, Any], **_: Any) -> None:
+    """``Expect: 100-continue`` only where it pays: botocore sends it with every PutObject, which costs each small
+    write a second exchange with the store; a large body still waits to hear that the request will be taken."""
+    body = params.get("body")
+    if model.http.get("method") in ("PUT", "POST") and body is not None \
+            and determine_content_length(body) > EXPECT_CONTINUE_BYTES:
+        params["headers"]["Expect"] = "100-continue"
+
+
 def build_client(config: DestinationConfig, *, allow_private: bool) -> BaseClient:
     """A client with the settings delivery uses; the endpoint is checked now and at every connection it opens."""
     if config.endpoint:
@@ -175,6 +188,8 @@ def build_client(config: DestinationConfig, *, allow_private: bool) -> BaseClien
         aws_session_token=config.session_token.get_secret_value() if config.session_token else None,
     )
     egress.install(client, allow_private=allow_private)
+    client.meta.events.unregister("before-call.s3", add_expect_header)
+    client.meta.events.register("before-call.s3", _expect_continue_for_large_bodies)
     if config.endpoint:
         client.meta.events.register("before-call.s3", _no_region_redirect)
     return client

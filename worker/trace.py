@@ -158,7 +158,10 @@ def nesting_depth(value: Any) -> int:
 
 def stored_form(trace: TraceIn) -> dict[str, Any]:
     """What is kept in Redis: the carried fields only, secret headers removed."""
-    return trace.model_dump(exclude_none=True)
+    data = trace.model_dump(exclude_none=True)
+    if trace.trace is not None and trace.trace.model_extra:
+        data["trace"].update(trace.trace.model_extra)  # custom metadata is kept as sent, nulls included
+    return data
 
 
 def without_secret_headers(headers: dict[Any, Any]) -> dict[Any, Any]:

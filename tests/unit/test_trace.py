@@ -86,3 +86,9 @@ def test_long_secret_headers_are_dropped_before_any_check_and_list_values_kept()
 def test_a_trace_that_is_not_an_object_is_named() -> None:
     _, problems = validate_traces([{"id": "a", "timestamp": 1, "model": "m"}, 5])
     assert [(p.index, p.field) for p in problems] == [(1, "trace")]
+
+
+def test_custom_metadata_is_kept_as_sent_nulls_included() -> None:
+    [trace], _ = validate_traces([{"id": "a", "timestamp": 1, "model": "m",
+                                   "trace": {"trace_name": "bot", "trace_id": None, "team": None, "env": "prod"}}])
+    assert stored_form(trace)["trace"] == {"trace_name": "bot", "team": None, "env": "prod"}

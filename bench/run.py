@@ -60,11 +60,11 @@ def memory(bench: Stack, sizes: Sizes, say: Any) -> dict[str, Any]:
     worker = bench.worker("memory", 2)
     time.sleep(1)
     figures: dict[str, Any] = {"traces": sizes.memory, "cold_mb": rss_mb(worker), "samples": []}
-    warm_up = 0
-    while warm_up < 10_000 and not (warm_up and all(p.num_threads() > 1 for p in tree(worker)[1:])):
-        bench.ingest(count=1000, per_request=100, clients=2, prefix="w", start=warm_up)
-        warm_up += 1000
+    for warm_up in range(1000, 10_001, 1000):
+        bench.ingest(count=1000, per_request=100, clients=2, prefix="w", start=warm_up - 1000)
         bench.wait_drained(destination, timeout=120, poll=0.2)
+        if all(process.num_threads() > 1 for process in tree(worker)[1:]):
+            break
     time.sleep(1)
     figures["warm_up_traces"] = warm_up
     figures["start_mb"] = rss_mb(worker)

@@ -108,7 +108,7 @@ class DestinationConfig(BaseModel):
             port = parts.port
         except ValueError:
             port = 0
-        if port == 0 or (port is None and re.search(r":\d*$", parts.netloc)):
+        if port == 0 or parts.netloc.endswith(":"):
             raise ValueError("port must be a number from 1 to 65535")
         return value.rstrip("/")
 

@@ -43,8 +43,14 @@ def require_admin(request: Request, settings: SettingsDep) -> None:
         raise ApiError(401, "unauthorized", "admin token missing or wrong")
 
 
+def ingest_key(request: Request) -> str:
+    """``Authorization: Bearer <key>``, or ``X-Api-Key: <key>`` (Aperture's and some gateways' way)."""
+    key = request.headers.get("x-api-key", "").strip()
+    return key or bearer(request)
+
+
 def ingest_workspace(request: Request, redis: RedisDep) -> str:
-    workspace = store.resolve_ingest_key(redis, key=bearer(request))
+    workspace = store.resolve_ingest_key(redis, key=ingest_key(request))
     if workspace is None:
         raise ApiError(401, "unauthorized", "unknown or revoked ingest key")
     return workspace

@@ -1,4 +1,4 @@
-"""Accepting traces: parse, validate all-or-nothing, route, store durably, announce to the workers."""
+"""Accepting traces: read the gateway's format, validate, route, store durably, announce to the workers."""
 
 from __future__ import annotations
 
@@ -6,47 +6,78 @@ import logging
 import threading
 import time
 from collections import defaultdict
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
 from redis import Redis
 
 from api.errors import ApiError
+from api.formats.detect import decode
+from api.formats.model import Decoded, Item, Undecodable
 from worker import store
 from worker.outbox import Outbox
 from worker.routing import selects
 from worker.settings import Settings
-from worker.trace import stored_form, validate_traces
+from worker.trace import TraceIn, stored_form, validate_trace
 
 log = logging.getLogger("tracedrop.api")
 
 
-def parse_body(raw: bytes, settings: Settings) -> list[Any]:
-    """The request's traces, size and count limits enforced (413), JSON checked (422)."""
+@dataclass(slots=True)
+class Checked:
+    """The traces of a request that passed validation, and the problems of those refused."""
+
+    traces: list[TraceIn]
+    problems: list[dict[str, Any]]
+
+
+def decode_body(raw: bytes, content_type: str) -> Decoded:
+    """The request's items in the format it was sent in; 400 (OTLP) or 422 (JSON formats) when unreadable."""
     try:
-        body = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise ApiError(422, "invalid_json", f"body is not valid JSON: {exc}") from None
-    if isinstance(body, dict) and "traces" in body and "id" not in body:
-        items = body["traces"]
-        if not isinstance(items, list):
-            raise ApiError(422, "invalid_request", "traces: must be a list of trace objects",
-                           problems=[{"index": None, "field": "traces", "reason": "must be a list"}])
-    else:
-        items = [body]
+        return decode(raw, content_type)
+    except Undecodable as exc:
+        status = 400 if exc.format.startswith("otlp") else 422
+        raise ApiError(status, exc.code, f"{exc.format}: {exc}", format=exc.format,
+                       problems=[{"index": None, "format": exc.format, "field": exc.field or "body",
+                                  "reason": exc.reason}]) from None
+
+
+def check(decoded: Decoded, raw_size: int, settings: Settings) -> Checked:
+    """Validate every item. All or nothing (422) unless the format takes a partial success (OTLP)."""
+    items = decoded.items
     if len(items) > settings.max_traces_per_request:
         raise ApiError(413, "too_many_traces",
                        f"{len(items)} traces in one request; at most {settings.max_traces_per_request}")
-    if not items:
-        raise ApiError(422, "invalid_request", "traces: must not be empty",
-                       problems=[{"index": None, "field": "traces", "reason": "must not be empty"}])
-    if len(raw) > settings.max_trace_bytes:
-        for index, item in enumerate(items):
-            size = len(orjson.dumps(item))
-            if size > settings.max_trace_bytes:
+    traces: list[TraceIn] = []
+    problems: list[dict[str, Any]] = []
+    for index, item in enumerate(items):
+        size = len(orjson.dumps(item.trace)) if raw_size > settings.max_trace_bytes else 0
+        if size > settings.max_trace_bytes:
+            if not decoded.partial:
                 raise ApiError(413, "trace_too_large",
                                f"trace {index} is {size} bytes; at most {settings.max_trace_bytes}", index=index)
-    return items
+            problems.append(_problem(index, item, "", f"is {size} bytes; at most {settings.max_trace_bytes}"))
+            continue
+        found = [_problem(index, item, field, reason) for field, reason in item.problems]
+        trace = None
+        if not found:
+            trace, invalid = validate_trace(item.trace)
+            found = [_problem(index, item, item.source_field(p["field"]) if p["field"] != "trace" else "", p["reason"])
+                     for p in invalid]
+        if found:
+            problems += found
+        elif trace is not None:
+            traces.append(trace)
+    if problems and not decoded.partial:
+        message = "; ".join(f"trace {p['index']}: {p['field'] or 'trace'}: {p['reason']}" for p in problems[:10])
+        raise ApiError(422, "invalid_traces", message, format=decoded.format, problems=problems)
+    return Checked(traces, problems)
+
+
+def _problem(index: int, item: Item, field: str, reason: str) -> dict[str, Any]:
+    located = item.locate(field)
+    return {"index": index, "format": item.format, "field": located or "trace", "reason": reason}
 
 
 class Room:
@@ -78,13 +109,10 @@ class Room:
 ROOM = Room()
 
 
-def accept(items: list[Any], *, workspace: str, redis: Redis, outbox: Outbox) -> int:
-    """Validate every trace, then store each with the destinations it is owed to; return how many."""
-    traces, found = validate_traces(items)
-    if found:
-        problems = [p.model_dump() for p in found]
-        message = "; ".join(f"trace {p['index']}: {p['field'] or 'trace'}: {p['reason']}" for p in problems[:10])
-        raise ApiError(422, "invalid_traces", message, problems=problems)
+def accept(traces: list[TraceIn], *, workspace: str, redis: Redis, outbox: Outbox) -> int:
+    """Store each valid trace with the destinations it is owed to; return how many."""
+    if not traces:
+        return 0
     enabled, routes = store.routes(redis, workspace=workspace)
     if not enabled:
         redis.hincrby("td:m:discarded", workspace, len(traces))
@@ -115,3 +143,8 @@ def announce(trace_ids: list[int], owed: list[tuple[bytes, list[str]]]) -> None:
         except Exception:
             log.warning("announce failed; the reconciler will pick these up",
                         extra={"destination": destination_id, "count": len(ids)})
+
+
+def count_ignored(redis: Redis, workspace: str, count: int) -> None:
+    """Spans that were not LLM requests (``tracedrop_spans_ignored_total``)."""
+    redis.hincrby("td:m:spans_ignored", workspace, count)

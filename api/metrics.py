@@ -13,6 +13,7 @@ LABELS = ["workspace", "destination"]
 _BY_WORKSPACE = (
     ("tracedrop_workspace_traces_accepted", "td:m:accepted", "Traces the workspace's requests got a 202 for"),
     ("tracedrop_traces_discarded", "td:m:discarded", "Traces accepted while the workspace's broadcast was disabled"),
+    ("tracedrop_spans_ignored", "td:m:spans_ignored", "OTLP spans received that were not LLM requests"),
 )
 _COUNTERS = {
     "accepted": "Traces accepted with 202 and owed to the destination",

@@ -1,7 +1,8 @@
 """`make bench`: tracedrop's speed, measured on this machine against its own private stack.
 
 Prints, in one run: the raw PUT limit of the local SeaweedFS (boto3 with 16 threads, an async client at 64),
-ingest rates and p99, drain rates with one and two worker processes, end-to-end latency at half the drain rate,
+ingest rates and p99 (native, OTLP protobuf and LiteLLM arrays), drain rates with one and two worker processes,
+end-to-end latency at half the drain rate,
 worker memory at start and after 100,000 traces, and the ratios between them, plus how busy the machine was
 with other work meanwhile. Figures also go to .bench/results.json. ``--quick`` (or TRACEDROP_BENCH_QUICK=1) runs
 smaller sizes. Nothing here asserts anything about time; every loop is bounded and the stack stops by itself.
@@ -18,7 +19,7 @@ from typing import Any
 
 import orjson
 
-from bench import latency, raw
+from bench import gateways, latency, raw
 from bench.variants import SHORT
 from bench.workload import Stack, machine_busy_seconds, rss_mb, tree
 
@@ -32,10 +33,11 @@ class Sizes:
     single: int
     memory: int
     steady_seconds: float
+    gateways: int
 
 
-FULL = Sizes(raw=3000, drain=6000, single=2000, memory=100_000, steady_seconds=20)
-QUICK = Sizes(raw=1000, drain=5000, single=1000, memory=10_000, steady_seconds=10)
+FULL = Sizes(raw=3000, drain=6000, single=2000, memory=100_000, steady_seconds=20, gateways=2000)
+QUICK = Sizes(raw=1000, drain=5000, single=1000, memory=10_000, steady_seconds=10, gateways=1000)
 
 
 def drain(bench: Stack, destination: str, bucket: str, *, processes: int, expected: int) -> dict[str, float]:
@@ -126,6 +128,11 @@ def run(sizes: Sizes, variant: str | None = None) -> dict[str, Any]:
         say(f"ingest {f['ingest_batch100']['per_s']:.0f}/s in batches of 100, {f['ingest_single']['per_s']:.0f}/s "
             f"one per request; drain {f['drain_1']['per_s']:.0f}/s (1 process), {f['drain_2']['per_s']:.0f}/s (2)")
 
+        formats = bench.destination("gateways")
+        f["gateway_ingest"] = gateways.ingest_rates(bench, count=sizes.gateways)
+        bench.delete_destination(formats)
+        say(f"gateway formats, batches of 100: {gateways.describe(f['gateway_ingest'])}")
+
         steady = bench.destination("e2e")
         worker = bench.worker("steady", 2)
         bench.wait_queue_empty()
@@ -180,6 +187,9 @@ def table(f: dict[str, Any]) -> list[tuple[str, str]]:
          f"{f['ingest_batch100']['per_s']:.0f} traces/s, p99 {f['ingest_batch100']['p99_ms']:.0f} ms"),
         ("ingest, one trace per request (8 clients)",
          f"{f['ingest_single']['per_s']:.0f} traces/s, p99 {f['ingest_single']['p99_ms']:.0f} ms"),
+        *[(f"ingest {name}, batches of 100 (4 clients, median of 3 interleaved rounds)",
+           f"{g[name]['per_s']:.0f} traces/s, p99 {g[name]['p99_ms']:.0f} ms")
+          for g in [f["gateway_ingest"]] for name in gateways.FORMATS],
         (f"drain {f['drain_1']['traces']} traces, 1 worker process", f"{f['drain_1']['per_s']:.0f} traces/s"),
         (f"drain {f['drain_2']['traces']} traces, 2 worker processes", f"{f['drain_2']['per_s']:.0f} traces/s"),
         (f"end to end at {e10['rate_per_s']:.0f}/s, 10 per request", latency.describe(e10)),
@@ -195,6 +205,8 @@ def table(f: dict[str, Any]) -> list[tuple[str, str]]:
          f"{r['drain_to_raw_async']:.2f}  stretch >= 0.8: {mark(r['drain_to_raw_async'] >= 0.8)}"),
         ("ingest (batches of 100) / drain",
          f"{r['ingest_batch_to_drain']:.2f}  target >= 2: {mark(r['ingest_batch_to_drain'] >= 2)}"),
+        *[(f"ingest {name} / native, same run", f"{ratio:.2f}  target >= 0.5: {mark(ratio >= 0.5)}")
+          for name, ratio in f["gateway_ingest"]["ratios"].items()],
         ("e2e p99 at half the drain rate", f"{e10['p99_ms']:.0f} ms  target < 1000 ms: {mark(e10['p99_ms'] < 1000)}"),
         ("worker memory growth", f"{m['growth']:+.1%}  target < 10%: {mark(m['growth'] < 0.10)}"),
         ("noise: raw boto3 at the end / at the start", f"{r['raw_boto3_end_to_start']:.2f}"),

@@ -2,8 +2,8 @@
 
 Starts redis-server and SeaweedFS on free ports, the tracedrop api, a worker and beat; creates a workspace, an
 ingest key, two per-trace destinations (one in privacy mode) and one batch destination through the admin API;
-posts varied sample traces as a gateway would; waits for every object and batch file; prints the keys, one object
-and one batch record; stops everything.
+posts varied sample traces as a gateway would, and one as OpenRouter's Webhook sends it (OTLP/JSON); waits for
+every object and batch file; prints the keys, one object and one batch record; stops everything.
 """
 
 from __future__ import annotations
@@ -105,17 +105,24 @@ def run(workdir: Path) -> None:
             answer = ingest.post("/v1/traces", json=trace)
             print(f"POST /v1/traces ({trace['id']}) -> {answer.status_code} {answer.text}")
 
+        say("posting as OpenRouter's Webhook destination would: its Test Connection, then one OTLP/JSON trace")
+        tested = ingest.post("/v1/traces", json={"resourceSpans": []}, headers={"X-Test-Connection": "true"})
+        print(f"POST /v1/traces (X-Test-Connection: true) -> {tested.status_code} {tested.text}")
+        otlp = (Path(__file__).parent / "fixtures" / "openrouter_webhook.json").read_bytes()
+        answer = ingest.post("/v1/traces", content=otlp, headers={"content-type": "application/json"})
+        print(f"POST /v1/traces (OTLP/JSON, 1 span) -> {answer.status_code} {answer.text}")
+
         say("waiting for the objects")
-        expected = 2 * len(traces)
+        expected = 2 * (len(traces) + 1)
         deadline = time.monotonic() + 120
         while (len(keys := [k for k in store.keys("llm-traces") if not k.startswith("batch/")]) < expected
-               or admin.status("acme", batch["id"])["delivered"] < len(traces)):
+               or admin.status("acme", batch["id"])["delivered"] < len(traces) + 1):
             if time.monotonic() > deadline:
                 raise SystemExit(f"only {len(keys)} of {expected} objects after 120 s")
             time.sleep(0.3)
         for key_name in sorted(keys):
             print(key_name)
-        print(f"{len(keys)} objects written for {len(traces)} traces and 2 per-trace destinations")
+        print(f"{len(keys)} objects written for {len(traces) + 1} traces and 2 per-trace destinations")
         batch_keys = sorted(store.keys("llm-traces", "batch/"))
         for key_name in batch_keys:
             print(key_name)

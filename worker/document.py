@@ -45,9 +45,9 @@ def build_document(trace: dict[str, Any], *, privacy_mode: bool) -> dict[str, An
     observation.update(usage_fields(trace.get("usage", {})))
     observation.update(cost_fields(trace.get("cost", {})))
     status = trace.get("status_code")
-    observation["level"] = "ERROR" if status is not None and status >= 400 else "DEFAULT"
+    observation["level"] = trace.get("level") or ("ERROR" if status is not None and status >= 400 else "DEFAULT")
     _put(observation, "statusCode", status)
-    observation["statusMessage"] = None
+    observation["statusMessage"] = trace.get("status_message")
     _put(observation, "finishReason", trace.get("finish_reason"))
     observation["metadata"] = metadata
 

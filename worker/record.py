@@ -17,7 +17,8 @@ _USAGE = (("input", "prompt_tokens"), ("output", "completion_tokens"), ("cached"
           ("reasoning", "reasoning_tokens"))
 _COST = ("input", "output", "total")
 _IDENTITY = ("login_name", "node_id", "tags")
-_EXTENSION = ("provider", "finish_reason", "user", "api_key_name", "time_to_first_token_ms", "trace")
+_EXTENSION = ("provider", "finish_reason", "user", "api_key_name", "time_to_first_token_ms", "trace", "level",
+              "status_message")
 _USAGE_EXTRA = ("total_tokens", "cache_write_tokens")
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import re
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, field_validator, model_validator
 
@@ -93,6 +93,8 @@ class TraceIn(BaseModel):
     path: Name | None = None
     status_code: Annotated[StrictInt, Field(ge=100, le=599)] | None = None
     finish_reason: Name | None = None
+    level: Literal["DEBUG", "DEFAULT", "WARNING", "ERROR"] | None = None
+    status_message: Name | None = None
     duration_ms: Count | None = None
     time_to_first_token_ms: Count | None = None
     usage: Usage | None = None
@@ -175,17 +177,23 @@ class TraceProblem(BaseModel):
     reason: str
 
 
+def validate_trace(item: Any) -> tuple[TraceIn | None, list[dict[str, str]]]:
+    """The validated trace, or every problem found in it (dotted field, reason)."""
+    if not isinstance(item, dict):
+        return None, [{"field": "trace", "reason": "a trace must be a JSON object"}]
+    try:
+        return TraceIn.model_validate(item), []
+    except ValidationError as exc:
+        return None, field_problems(exc.errors(include_url=False), root="trace")
+
+
 def validate_traces(items: list[Any]) -> tuple[list[TraceIn], list[TraceProblem]]:
     """Validate every item; return the traces, or every problem found (index, dotted field, reason)."""
     traces: list[TraceIn] = []
     problems: list[TraceProblem] = []
     for index, item in enumerate(items):
-        if not isinstance(item, dict):
-            problems.append(TraceProblem(index=index, field="trace", reason="a trace must be a JSON object"))
-            continue
-        try:
-            traces.append(TraceIn.model_validate(item))
-        except ValidationError as exc:
-            problems += [TraceProblem(index=index, **found)
-                         for found in field_problems(exc.errors(include_url=False), root="trace")]
+        trace, found = validate_trace(item)
+        if trace is not None:
+            traces.append(trace)
+        problems += [TraceProblem(index=index, **p) for p in found]
     return traces, problems

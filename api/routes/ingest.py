@@ -1,15 +1,16 @@
-"""``POST /v1/traces``: the gateway's way in."""
+"""``POST /v1/traces`` (and ``PUT``): the gateway's way in, in every format docs/gateways.md lists."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
+from api.body import read_body
 from api.deps import IngestWorkspace, OutboxDep, RedisDep, SettingsDep
-from api.errors import ApiError
-from api.ingest import accept, parse_body
+from api.formats import answers
+from api.ingest import accept, check, count_ignored, decode_body
 from api.responses import OrjsonResponse
 from worker.trace import TraceIn
 
@@ -34,31 +35,29 @@ TRACE_BODY_SCHEMA: dict[str, Any] = {
 }
 
 
-async def read_limited(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise ApiError(413, "request_too_large", f"request body is {declared} bytes; at most {limit}")
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise ApiError(413, "request_too_large", f"request body is over {limit} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
+_INGEST_ROUTE: dict[str, Any] = {
+    "status_code": 202,
+    "summary": "Accept traces: native, OTLP (protobuf or JSON), LiteLLM or Aperture hook",
+    "openapi_extra": {"requestBody": {"required": True,
+                                      "content": {"application/json": {"schema": TRACE_BODY_SCHEMA}}}},
+    "responses": {200: {}, 400: {}, 401: {}, 413: {}, 415: {}, 422: {}, 503: {}},
+}
 
 
-@router.post(
-    "/v1/traces",
-    status_code=202,
-    summary="Accept one trace or {\"traces\": [...]}",
-    openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": TRACE_BODY_SCHEMA}}}},
-    responses={401: {}, 413: {}, 422: {}, 503: {}},
-)
+@router.put("/v1/traces", **_INGEST_ROUTE)
+@router.post("/v1/traces", **_INGEST_ROUTE)
 async def ingest(
     request: Request, workspace: IngestWorkspace, settings: SettingsDep, redis: RedisDep, outbox: OutboxDep
-) -> OrjsonResponse:
-    raw = await read_limited(request, settings.max_request_bytes)
-    items = parse_body(raw, settings)
-    accepted = await run_in_threadpool(accept, items, workspace=workspace, redis=redis, outbox=outbox)
-    return OrjsonResponse({"accepted": accepted}, status_code=202)
+) -> Response:
+    content_type = request.headers.get("content-type", "")
+    if request.headers.get("x-test-connection", "").strip().lower() == "true":
+        return answers.test_connection(content_type)
+    raw = await read_body(request, settings.max_request_bytes)
+    decoded = decode_body(raw, content_type)
+    checked = check(decoded, len(raw), settings)
+    accepted = await run_in_threadpool(accept, checked.traces, workspace=workspace, redis=redis, outbox=outbox)
+    if decoded.ignored:
+        await run_in_threadpool(count_ignored, redis, workspace, decoded.ignored)
+    if decoded.answer == "json":
+        return OrjsonResponse({"accepted": accepted}, status_code=202)
+    return answers.otlp_success(decoded.answer, checked.problems)

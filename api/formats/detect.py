@@ -1,0 +1,62 @@
+"""Which format a request body is in, and reading it: the recognition order of docs/gateways.md.
+
+1. ``Content-Type: application/x-protobuf``: OTLP protobuf.
+2. A JSON object with ``resourceSpans``: OTLP/JSON.
+3. A JSON array, or newline-delimited JSON objects: each item a LiteLLM payload or a native trace.
+4. A single JSON object that is a LiteLLM payload or an Aperture hook call.
+5. Anything else: the native format.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from api.formats import aperture, litellm, native, otlp, otlp_wire
+from api.formats.model import Decoded, Item, Undecodable
+
+PROTOBUF_TYPES = frozenset({"application/x-protobuf", "application/protobuf"})
+
+
+def decode(raw: bytes, content_type: str) -> Decoded:
+    if media_type(content_type) in PROTOBUF_TYPES:
+        items, ignored = otlp.read_spans(otlp_wire.read_protobuf(raw), "otlp_proto")
+        return Decoded("otlp_proto", items, partial=True, ignored=ignored, answer="otlp_proto")
+    body = parse_json(raw)
+    if isinstance(body, dict) and "resourceSpans" in body:
+        items, ignored = otlp.read_spans(otlp_wire.read_json(body), "otlp_json")
+        return Decoded("otlp_json", items, partial=True, ignored=ignored, answer="otlp_json")
+    if isinstance(body, list):
+        items = [_item(element) for element in body]
+        formats = {item.format for item in items}
+        return Decoded(formats.pop() if len(formats) == 1 else "mixed", items)
+    if litellm.is_payload(body):
+        return Decoded(litellm.FORMAT, [litellm.to_item(body)])
+    if aperture.is_hook(body):
+        return Decoded(aperture.FORMAT, [aperture.to_item(body)])
+    return Decoded(native.FORMAT, native.read(body))
+
+
+def _item(element: Any) -> Item:
+    return litellm.to_item(element) if litellm.is_payload(element) else Item(native.FORMAT, "", element)
+
+
+def media_type(content_type: str) -> str:
+    return content_type.partition(";")[0].strip().lower()
+
+
+def parse_json(raw: bytes) -> Any:
+    """One JSON value, or newline-delimited JSON objects as a list (LiteLLM's ``ndjson`` log format)."""
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        error = exc
+    lines = [line for line in raw.split(b"\n") if line.strip()]
+    if len(lines) > 1:
+        try:
+            return [orjson.loads(line) for line in lines]
+        except orjson.JSONDecodeError:
+            pass
+    format = "otlp_json" if b'"resourceSpans"' in raw[:4096] else native.FORMAT
+    raise Undecodable(format, "", f"body is not valid JSON: {error}", code="invalid_json")

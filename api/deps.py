@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import Depends, Path, Request
@@ -24,9 +25,18 @@ def get_outbox(request: Request) -> Outbox:
     return request.app.state.outbox  # type: ignore[no-any-return]
 
 
+Announce = Callable[[str, list[int]], None]
+"""Tells the workers that a destination has traces due (its id, the trace ids to start with)."""
+
+
+def get_announce(request: Request) -> Announce:
+    return request.app.state.announce  # type: ignore[no-any-return]
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 RedisDep = Annotated[Redis, Depends(get_redis)]
 OutboxDep = Annotated[Outbox, Depends(get_outbox)]
+AnnounceDep = Annotated[Announce, Depends(get_announce)]
 Workspace = Annotated[str, Path(pattern=WORKSPACE_PATTERN, description="Workspace name.")]
 
 

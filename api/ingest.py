@@ -12,10 +12,11 @@ from typing import Any
 import orjson
 from redis import Redis
 
+from api.deps import Announce
 from api.errors import ApiError
 from api.formats.detect import decode
 from api.formats.model import Decoded, Item, Undecodable
-from worker import store
+from worker import keys, store
 from worker.outbox import Outbox
 from worker.routing import selects
 from worker.settings import Settings
@@ -109,13 +110,13 @@ class Room:
 ROOM = Room()
 
 
-def accept(traces: list[TraceIn], *, workspace: str, redis: Redis, outbox: Outbox) -> int:
+def accept(traces: list[TraceIn], *, workspace: str, redis: Redis, outbox: Outbox, announce: Announce) -> int:
     """Store each valid trace with the destinations it is owed to; return how many."""
     if not traces:
         return 0
     enabled, routes = store.routes(redis, workspace=workspace)
     if not enabled:
-        redis.hincrby("td:m:discarded", workspace, len(traces))
+        redis.hincrby(keys.DISCARDED, workspace, len(traces))
         return len(traces)
     owed: list[tuple[bytes, list[str]]] = []
     for trace in traces:
@@ -124,22 +125,20 @@ def accept(traces: list[TraceIn], *, workspace: str, redis: Redis, outbox: Outbo
     ROOM.check(redis)
     trace_ids = outbox.accept(owed, workspace=workspace)
     per_trace = {r["id"] for r in routes if r.get("mode", "per_trace") == "per_trace"}
-    announce(trace_ids, [(body, [d for d in ids if d in per_trace]) for body, ids in owed])
+    announce_new(announce, trace_ids, [(body, [d for d in ids if d in per_trace]) for body, ids in owed])
     return len(traces)
 
 
-def announce(trace_ids: list[int], owed: list[tuple[bytes, list[str]]]) -> None:
-    """One Celery message per destination naming its new traces. Losing one loses nothing: the outbox
+def announce_new(announce: Announce, trace_ids: list[int], owed: list[tuple[bytes, list[str]]]) -> None:
+    """One announcement per destination naming its new traces. Losing one loses nothing: the outbox
     keeps the traces and the reconciler re-announces them."""
-    from worker.tasks import deliver
-
     by_destination: dict[str, list[int]] = defaultdict(list)
     for trace_id, (_, destinations) in zip(trace_ids, owed, strict=True):
         for destination_id in destinations:
             by_destination[destination_id].append(trace_id)
     for destination_id, ids in by_destination.items():
         try:
-            deliver.delay(destination_id, ids)
+            announce(destination_id, ids)
         except Exception:
             log.warning("announce failed; the reconciler will pick these up",
                         extra={"destination": destination_id, "count": len(ids)})
@@ -147,4 +146,4 @@ def announce(trace_ids: list[int], owed: list[tuple[bytes, list[str]]]) -> None:
 
 def count_ignored(redis: Redis, workspace: str, count: int) -> None:
     """Spans that were not LLM requests (``tracedrop_spans_ignored_total``)."""
-    redis.hincrby("td:m:spans_ignored", workspace, count)
+    redis.hincrby(keys.SPANS_IGNORED, workspace, count)

@@ -9,13 +9,16 @@ from fastapi import FastAPI
 from redis import Redis
 
 from api import errors
+from api.deps import Announce
 from api.routes import destinations, health, ingest, status, workspaces
+from worker import celery_app
 from worker.celery_app import configure
 from worker.outbox import Outbox
 from worker.settings import get_settings
 
 
-def create_app() -> FastAPI:
+def create_app(announce: Announce = celery_app.announce) -> FastAPI:
+    """The app; ``announce`` is how it tells the workers about new work (a Celery message by default)."""
     settings = get_settings()
 
     @asynccontextmanager
@@ -25,6 +28,7 @@ def create_app() -> FastAPI:
                                max_connections=128)
         app.state.redis = redis
         app.state.outbox = Outbox(redis)
+        app.state.announce = announce
         yield
         redis.close()
 

@@ -7,13 +7,14 @@ from collections.abc import Callable, Iterator
 import orjson
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 
+from worker import keys
 from worker.outbox import LATENCY_BUCKETS, Outbox, Status
 
 LABELS = ["workspace", "destination"]
 _BY_WORKSPACE = (
-    ("tracedrop_workspace_traces_accepted", "td:m:accepted", "Traces the workspace's requests got a 202 for"),
-    ("tracedrop_traces_discarded", "td:m:discarded", "Traces accepted while the workspace's broadcast was disabled"),
-    ("tracedrop_spans_ignored", "td:m:spans_ignored", "OTLP spans received that were not LLM requests"),
+    ("tracedrop_workspace_traces_accepted", keys.ACCEPTED, "Traces the workspace's requests got a 202 for"),
+    ("tracedrop_traces_discarded", keys.DISCARDED, "Traces accepted while the workspace's broadcast was disabled"),
+    ("tracedrop_spans_ignored", keys.SPANS_IGNORED, "OTLP spans received that were not LLM requests"),
 )
 _COUNTERS = {
     "accepted": "Traces accepted with 202 and owed to the destination",
@@ -34,7 +35,7 @@ _GAUGES: dict[str, tuple[str, Callable[[Status], float]]] = {
 
 
 class StoreCollector:
-    """Collects the SPEC's metrics from Redis at scrape time (one round trip for every destination)."""
+    """Collects the README's metrics from Redis at scrape time (one round trip for every destination)."""
 
     def __init__(self, outbox: Outbox) -> None:
         self.outbox = outbox
@@ -46,8 +47,8 @@ class StoreCollector:
             for workspace, value in redis.hgetall(key).items():
                 family.add_metric([workspace.decode()], float(value))
             yield family
-        ids = sorted(i.decode() for i in redis.smembers("td:dests"))
-        configs = redis.mget([f"td:dest:{i}" for i in ids]) if ids else []
+        ids = sorted(i.decode() for i in redis.smembers(keys.DESTINATIONS))
+        configs = redis.mget([keys.destination(i) for i in ids]) if ids else []
         workspaces = {i: str(orjson.loads(raw).get("workspace", "")) for i, raw in zip(ids, configs, strict=True)
                       if raw}
         statuses = self.outbox.statuses([i for i in ids if i in workspaces])

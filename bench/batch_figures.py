@@ -19,6 +19,7 @@ from typing import Any
 
 import orjson
 
+from worker import keys
 from worker.batch import encode
 from worker.document import build_document
 from worker.record import build_record
@@ -118,7 +119,7 @@ def export_cycle(bodies: list[bytes]) -> tuple[float, int]:
         outbox = Outbox(redis)
         for first in range(0, len(bodies), 1000):
             outbox.accept([(b, [destination.id]) for b in bodies[first:first + 1000]])
-        redis.hset(f"td:b:{destination.id}", "last_at", 0)
+        redis.hset(keys.schedule(destination.id), "last_at", 0)
         client = s3.build_client(destination, allow_private=True)
 
         def connect(_: Destination) -> Any:

@@ -21,6 +21,7 @@ from redis import Redis
 from bench.lean_put import AsyncPut
 from bench.workload import Stack, cpu_seconds, object_key, percentile, trace
 from tests import stack
+from worker import keys
 
 GIVE_UP = 30.0
 """Seconds after which a watched trace counts as missing."""
@@ -62,7 +63,7 @@ class Watcher:
 
 
 def histogram(redis: Redis, destination: str) -> dict[str, float]:
-    return {k.decode(): float(v) for k, v in redis.hgetall(f"td:h:{destination}").items()}
+    return {k.decode(): float(v) for k, v in redis.hgetall(keys.histogram(destination)).items()}
 
 
 def server_side(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:

@@ -26,6 +26,7 @@ from typing import Any
 import orjson
 from redis import Redis
 
+from worker import keys
 from worker.outbox import LATENCY_BUCKETS, SERVER_NOW, SETTLE
 
 LEASE_MS = 15_000
@@ -35,15 +36,15 @@ KICK_MS = 10_000
 
 _DUE = """
 local function due(dest, every, now)
-  if redis.call('HGET', 'td:s:' .. dest, 'parked') == '1' then return false end
-  local b = 'td:b:' .. dest
+  if redis.call('HGET', stats_key(dest), 'parked') == '1' then return false end
+  local b = schedule_key(dest)
   local due_at = redis.call('HGET', b, 'due_at')
   if due_at then return tonumber(due_at) <= now end
-  if redis.call('EXISTS', 'td:bm:' .. dest) == 1 then return true end
+  if redis.call('EXISTS', manifest_key(dest)) == 1 then return true end
   local last = redis.call('HGET', b, 'last_at')
   if not last then redis.call('HSET', b, 'last_at', now) return false end
   if now < tonumber(last) + every then return false end
-  if redis.call('ZCARD', 'td:o:' .. dest) == 0 then redis.call('HSET', b, 'last_at', now) return false end
+  if redis.call('ZCARD', owed_key(dest)) == 0 then redis.call('HSET', b, 'last_at', now) return false end
   return true
 end
 """
@@ -53,8 +54,8 @@ _TICK = SERVER_NOW + _DUE + """
 local out = {}
 for i = 2, #ARGV, 2 do
   local dest = ARGV[i]
-  if redis.call('EXISTS', 'td:bl:' .. dest) == 0 and due(dest, tonumber(ARGV[i + 1]), now) then
-    if redis.call('SET', 'td:bk:' .. dest, 1, 'NX', 'PX', ARGV[1]) then out[#out + 1] = dest end
+  if redis.call('EXISTS', export_lease_key(dest)) == 0 and due(dest, tonumber(ARGV[i + 1]), now) then
+    if redis.call('SET', export_announced_key(dest), 1, 'NX', 'PX', ARGV[1]) then out[#out + 1] = dest end
   end
 end
 return out
@@ -63,20 +64,20 @@ return out
 _BEGIN = SERVER_NOW + _DUE + """
 -- ARGV: destination, token, every ms. Under the lease: is a cycle due? Then it starts now; returns the cutoff.
 local dest = ARGV[1]
-if redis.call('GET', 'td:bl:' .. dest) ~= ARGV[2] then return false end
+if redis.call('GET', export_lease_key(dest)) ~= ARGV[2] then return false end
 if not due(dest, tonumber(ARGV[3]), now) then return false end
-redis.call('HSET', 'td:b:' .. dest, 'last_at', now)
-redis.call('HDEL', 'td:b:' .. dest, 'due_at')
+redis.call('HSET', schedule_key(dest), 'last_at', now)
+redis.call('HDEL', schedule_key(dest), 'due_at')
 return now
 """
 
-_CANDIDATES = """
+_CANDIDATES = keys.LUA + """
 -- ARGV: destination, cutoff ms, limit, byte budget: the oldest records accepted up to the cutoff, with bodies
-local owed = 'td:o:' .. ARGV[1]
+local owed = owed_key(ARGV[1])
 local budget = tonumber(ARGV[4])
 local out, total = {}, 0
 for _, tid in ipairs(redis.call('ZRANGEBYSCORE', owed, '-inf', ARGV[2], 'LIMIT', 0, tonumber(ARGV[3]))) do
-  local body = redis.call('HGET', 'td:t:' .. tid, 'b')
+  local body = redis.call('HGET', body_key(tid), 'b')
   if not body then
     redis.call('ZREM', owed, tid)
   else
@@ -93,12 +94,12 @@ _OPEN = SERVER_NOW + """
 -- ARGV: destination, token, counter key, key stem, extension, format, privacy, trace ids...
 -- false: the lease was lost, a file is pending, or none of the records is still owed
 local dest = ARGV[1]
-local manifest = 'td:bm:' .. dest
-if redis.call('GET', 'td:bl:' .. dest) ~= ARGV[2] then return false end
+local manifest = manifest_key(dest)
+if redis.call('GET', export_lease_key(dest)) ~= ARGV[2] then return false end
 if redis.call('EXISTS', manifest) == 1 then return false end
 local out = {''}
 for i = 8, #ARGV do
-  if redis.call('ZSCORE', 'td:o:' .. dest, ARGV[i]) then out[#out + 1] = ARGV[i] end
+  if redis.call('ZSCORE', owed_key(dest), ARGV[i]) then out[#out + 1] = ARGV[i] end
 end
 if #out == 1 then return false end
 local n = redis.call('INCR', ARGV[3])
@@ -114,7 +115,7 @@ return out
 _ACK = SERVER_NOW + SETTLE + """
 -- ARGV: destination, key, bucket bounds (count), bounds...: the file is written; its records leave the outbox
 local dest = ARGV[1]
-local manifest = 'td:bm:' .. dest
+local manifest = manifest_key(dest)
 if redis.call('HGET', manifest, 'key') ~= ARGV[2] then return -1 end
 local nb = tonumber(ARGV[3])
 local done = 0
@@ -122,7 +123,7 @@ for tid in string.gmatch(redis.call('HGET', manifest, 'ids'), '[^,]+') do
   done = done + settle(dest, tid, 4, nb)
 end
 redis.call('DEL', manifest)
-local stats = 'td:s:' .. dest
+local stats = stats_key(dest)
 redis.call('HINCRBY', stats, 'delivered', done)
 redis.call('HINCRBY', stats, 'files', 1)
 redis.call('HSET', stats, 'last_success_at', now, 'failures', 0, 'state', 'healthy')
@@ -133,17 +134,17 @@ return done
 _FAILED = SERVER_NOW + """
 -- ARGV: destination, records affected, error json, retry delay ms, park ('1' or '0'), probe delay ms
 local dest = ARGV[1]
-local stats = 'td:s:' .. dest
+local stats = stats_key(dest)
 if ARGV[5] == '1' then
   redis.call('HINCRBY', stats, 'failed', tonumber(ARGV[2]))
   redis.call('HSET', stats, 'state', 'failing', 'parked', '1', 'last_error', ARGV[3], 'last_error_at', now,
              'next_probe_at', now + tonumber(ARGV[6]))
-  redis.call('HSET', 'td:b:' .. dest, 'due_at', now)
+  redis.call('HSET', schedule_key(dest), 'due_at', now)
 else
   redis.call('HINCRBY', stats, 'retried', tonumber(ARGV[2]))
   redis.call('HINCRBY', stats, 'failures', 1)
   redis.call('HSET', stats, 'state', 'failing', 'last_error', ARGV[3], 'last_error_at', now)
-  redis.call('HSET', 'td:b:' .. dest, 'due_at', now + tonumber(ARGV[4]))
+  redis.call('HSET', schedule_key(dest), 'due_at', now + tonumber(ARGV[4]))
 end
 return 1
 """
@@ -178,8 +179,8 @@ class BatchOutbox:
 
     def destinations(self) -> list[tuple[str, int]]:
         """Every batch destination with its cycle length in ms (read without decrypting anything)."""
-        ids = sorted(i.decode() for i in self.redis.smembers("td:dests"))
-        raw = self.redis.mget([f"td:dest:{i}" for i in ids]) if ids else []
+        ids = sorted(i.decode() for i in self.redis.smembers(keys.DESTINATIONS))
+        raw = self.redis.mget([keys.destination(i) for i in ids]) if ids else []
         found = []
         for destination_id, data in zip(ids, raw, strict=True):
             config = orjson.loads(data) if data else {}
@@ -191,9 +192,9 @@ class BatchOutbox:
         """Batch destinations whose export cycle is due and not announced or running; forget deleted ones."""
         found = self.destinations()
         current = {destination_id for destination_id, _ in found}
-        gone = {i.decode() for i in self.redis.smembers("td:bdests")} - current
+        gone = {i.decode() for i in self.redis.smembers(keys.BATCH_DESTINATIONS)} - current
         if current:
-            self.redis.sadd("td:bdests", *current)
+            self.redis.sadd(keys.BATCH_DESTINATIONS, *current)
         for destination_id in gone:
             self.forget(destination_id)
         if not found:
@@ -205,12 +206,12 @@ class BatchOutbox:
 
     def taken(self, destination_id: str) -> None:
         """An announced export reached a worker: the tick may announce the next cycle once this one ends."""
-        self.redis.delete(f"td:bk:{destination_id}")
+        self.redis.delete(keys.export_announced(destination_id))
 
     def forget(self, destination_id: str) -> None:
         """A deleted (or no longer batch) destination: drop its batch state; worker/outbox.py owns the records."""
-        self.redis.delete(*(f"td:{kind}:{destination_id}" for kind in ("b", "bm", "bl", "bk")))
-        self.redis.srem("td:bdests", destination_id)
+        self.redis.delete(*keys.families(destination_id, keys.BATCH_FAMILIES))
+        self.redis.srem(keys.BATCH_DESTINATIONS, destination_id)
 
     def now_ms(self) -> int:
         """The Redis server's clock, the one every outbox script uses."""
@@ -223,7 +224,7 @@ class BatchOutbox:
         return int(cutoff) if cutoff is not None else None
 
     def pending(self, destination_id: str) -> Manifest | None:
-        found = self.redis.hgetall(f"td:bm:{destination_id}")
+        found = self.redis.hgetall(keys.manifest(destination_id))
         if not found:
             return None
         ids = found[b"ids"].decode()
@@ -233,7 +234,7 @@ class BatchOutbox:
     def bodies(self, trace_ids: list[int]) -> dict[int, bytes]:
         with self.redis.pipeline(transaction=False) as pipe:
             for trace_id in trace_ids:
-                pipe.hget(f"td:t:{trace_id}", "b")
+                pipe.hget(keys.body(trace_id), "b")
             found = pipe.execute()
         return {trace_id: body for trace_id, body in zip(trace_ids, found, strict=True) if body is not None}
 
@@ -244,7 +245,7 @@ class BatchOutbox:
     def open(self, destination_id: str, token: str, *, location: str, stem: str, extension: str, fmt: str,
              privacy_mode: bool, trace_ids: list[int]) -> Manifest | None:
         """Write the manifest of a new file (before its PUT). None: the lease was lost or a file is pending."""
-        counter = "td:bn:" + hashlib.sha256(f"{location}\n{stem}".encode()).hexdigest()[:24]
+        counter = keys.file_counter(hashlib.sha256(f"{location}\n{stem}".encode()).hexdigest()[:24])
         found = self._open(args=[destination_id, token, counter, stem, extension, fmt, "1" if privacy_mode else "0",
                                  *trace_ids])
         if not found:
@@ -263,20 +264,20 @@ class BatchOutbox:
 
     def continue_soon(self, destination_id: str) -> None:
         """The cycle ran out of time with records left: the next tick continues it."""
-        self.redis.hset(f"td:b:{destination_id}", "due_at", 0)
+        self.redis.hset(keys.schedule(destination_id), "due_at", 0)
 
     def lease(self, destination_id: str) -> Lease | None:
         """The destination's export lease, or None while another process holds it."""
         token = secrets.token_hex(16)
-        if self.redis.set(f"td:bl:{destination_id}", token, nx=True, px=LEASE_MS):
+        if self.redis.set(keys.export_lease(destination_id), token, nx=True, px=LEASE_MS):
             return Lease(self, destination_id, token)
         return None
 
     def renew(self, destination_id: str, token: str) -> bool:
-        return bool(self._renew(keys=[f"td:bl:{destination_id}"], args=[token, LEASE_MS]))
+        return bool(self._renew(keys=[keys.export_lease(destination_id)], args=[token, LEASE_MS]))
 
     def release(self, destination_id: str, token: str) -> None:
-        self._release(keys=[f"td:bl:{destination_id}"], args=[token])
+        self._release(keys=[keys.export_lease(destination_id)], args=[token])
 
 
 class Lease:

@@ -15,6 +15,13 @@ VISIBILITY_TIMEOUT = 3600
 """Seconds before kombu hands an unacked (reserved, never started) message to another worker: harmless either way."""
 
 app = Celery("tracedrop", include=["worker.tasks", "worker.batch_tasks"])
+DELIVER = "tracedrop.deliver"
+
+
+def announce(destination_id: str, trace_ids: list[int]) -> None:
+    """Tell the workers that a destination has traces due (``trace_ids`` first): a ``tracedrop.deliver`` message,
+    sent by name. Losing one loses nothing: the outbox keeps the traces and the reconciler announces them again."""
+    app.send_task(DELIVER, args=[destination_id, trace_ids])
 
 
 def configure(celery: Celery = app) -> Celery:

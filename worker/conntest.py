@@ -1,7 +1,7 @@
 """What the connection test answers: its codes, its advice, and its time bound (no I/O of its own).
 
-``worker.s3.connection_test`` does the writing; this module turns what happened into one of the SPEC's codes
-with a message a person can act on, and keeps the whole test within ``DEADLINE`` seconds.
+``worker.s3.connection_test`` does the writing; this module turns what happened into one of the codes the README
+lists, with a message a person can act on, and keeps the whole test within ``DEADLINE`` seconds.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ CODES = frozenset(
     {"invalid_access_key", "signature_mismatch", "access_denied", "no_such_bucket", "wrong_region",
      "endpoint_unreachable", "timeout", "endpoint_forbidden", "incompatible_endpoint"}
 )
-"""The codes a connection test answers with (SPEC: Connection test)."""
+"""The codes a connection test answers with (README: Connection test)."""
 
 
 def key_for(prefix: str) -> str:

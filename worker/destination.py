@@ -44,7 +44,7 @@ def _valid_host(host: str) -> bool:
 
 
 class DestinationConfig(BaseModel):
-    """An S3 destination, as the admin API accepts it (SPEC: Admin API, destination body)."""
+    """An S3 destination, as the admin API accepts it (README: Admin API)."""
 
     model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
 

@@ -28,7 +28,7 @@ class TracedropError(Exception):
 
 
 class DeliveryError(TracedropError):
-    """Writing to a destination failed. ``code`` is the SPEC's error code."""
+    """Writing to a destination failed. ``code`` is the error code the README names."""
 
     code = "delivery_failed"
 

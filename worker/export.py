@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 import orjson
 
-from worker import store
+from worker import keys, store
 from worker.batch import CONTENT_TYPES, encode, extension, file_stem
 from worker.batch_outbox import BatchOutbox, Lease, Manifest
 from worker.destination import Destination
@@ -140,7 +140,7 @@ class Exporter:
     def _failed(self, destination: Destination, error: DeliveryError, *, records: int) -> None:
         detail = {"code": error.code, "message": error.message, "at": store.now_iso()}
         if isinstance(error, TransientError):
-            failures = int(self.batch.redis.hget(f"td:s:{destination.id}", "failures") or 0)
+            failures = int(self.batch.redis.hget(keys.stats(destination.id), "failures") or 0)
             delay = TRANSIENT.delay_ms(failures)
             self.batch.failed(destination.id, records=records, retry_ms=delay,
                               error={**detail, "parked": False, "retry_in_ms": delay})

@@ -23,9 +23,13 @@ from typing import Any
 import orjson
 from redis import Redis
 
+from worker import keys
+
 LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
 
-SERVER_NOW = "local t = redis.call('TIME'); local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
+SERVER_NOW = keys.LUA + (
+    "local t = redis.call('TIME'); local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n")
+"""Every script starts with the key builders of worker/keys.py and ``now``, the Redis server's clock in ms."""
 ALLOW_OOM = "#!lua flags=allow-oom\n"
 """Shebang of scripts that must run even when Redis is full (they free memory or barely use any)."""
 
@@ -33,7 +37,7 @@ _ACCEPT = SERVER_NOW + """
 -- ARGV: workspace ('' for none), n, then per trace: body, destination count, destination ids...
 -- A destination deleted since the caller read the routes is skipped; nothing is owed to it.
 local n = tonumber(ARGV[2])
-local first = redis.call('INCRBY', 'td:seq', n) - n + 1
+local first = redis.call('INCRBY', SEQUENCE, n) - n + 1
 local per_dest, exists = {}, {}
 local i = 3
 for k = 0, n - 1 do
@@ -45,17 +49,17 @@ for k = 0, n - 1 do
   for j = 1, count do
     local dest = ARGV[i]
     i = i + 1
-    if exists[dest] == nil then exists[dest] = redis.call('SISMEMBER', 'td:dests', dest) == 1 end
+    if exists[dest] == nil then exists[dest] = redis.call('SISMEMBER', DESTINATIONS, dest) == 1 end
     if exists[dest] then
-      redis.call('ZADD', 'td:o:' .. dest, now, tid)
+      redis.call('ZADD', owed_key(dest), now, tid)
       per_dest[dest] = (per_dest[dest] or 0) + 1
       owed = owed + 1
     end
   end
-  if owed > 0 then redis.call('HSET', 'td:t:' .. tid, 'b', body, 'n', owed, 'a', now) end
+  if owed > 0 then redis.call('HSET', body_key(tid), 'b', body, 'n', owed, 'a', now) end
 end
-for dest, count in pairs(per_dest) do redis.call('HINCRBY', 'td:s:' .. dest, 'accepted', count) end
-if ARGV[1] ~= '' then redis.call('HINCRBY', 'td:m:accepted', ARGV[1], n) end
+for dest, count in pairs(per_dest) do redis.call('HINCRBY', stats_key(dest), 'accepted', count) end
+if ARGV[1] ~= '' then redis.call('HINCRBY', ACCEPTED, ARGV[1], n) end
 return first
 """
 
@@ -64,7 +68,7 @@ _CLAIM = ALLOW_OOM + SERVER_NOW + """
 -- {'ok', tid, body, ...} under the lane (taken or renewed); otherwise {'parked'|'held'|'busy'|'empty'} and the
 -- caller holds no lane. A destination failing, slow or never yet written to gets one lane only.
 local dest, token = ARGV[1], ARGV[2]
-local stats, lanes, owed = 'td:s:' .. dest, 'td:l:' .. dest, 'td:o:' .. dest
+local stats, lanes, owed = stats_key(dest), lanes_key(dest), owed_key(dest)
 local s = redis.call('HMGET', stats, 'parked', 'hold_until', 'state', 'slow', 'last_success_at')
 if s[1] == '1' then redis.call('ZREM', lanes, token) return {'parked'} end
 if tonumber(s[2] or 0) > now then redis.call('ZREM', lanes, token) return {'held'} end
@@ -93,7 +97,7 @@ if #claimed < limit then
 end
 local out = {'ok'}
 for _, tid in ipairs(claimed) do
-  local body = redis.call('HGET', 'td:t:' .. tid, 'b')
+  local body = redis.call('HGET', body_key(tid), 'b')
   if body then
     out[#out + 1] = tid
     out[#out + 1] = body
@@ -110,31 +114,31 @@ _RENEW = ALLOW_OOM + SERVER_NOW + """
 -- ARGV: destination, lane token, lease ms, slow ('1'/'0'), trace ids...: a lane still working extends its lease
 -- and its traces' (never shortening a later due time); 0 if the lane had already expired.
 local dest = ARGV[1]
-local lanes = 'td:l:' .. dest
+local lanes = lanes_key(dest)
 if not redis.call('ZSCORE', lanes, ARGV[2]) then return 0 end
 local lease = now + tonumber(ARGV[3])
 redis.call('ZADD', lanes, 'XX', lease, ARGV[2])
-for i = 5, #ARGV do redis.call('ZADD', 'td:o:' .. dest, 'XX', 'GT', lease, ARGV[i]) end
-if ARGV[4] == '1' then redis.call('HSET', 'td:s:' .. dest, 'slow', '1') end
+for i = 5, #ARGV do redis.call('ZADD', owed_key(dest), 'XX', 'GT', lease, ARGV[i]) end
+if ARGV[4] == '1' then redis.call('HSET', stats_key(dest), 'slow', '1') end
 return 1
 """
 
-_RELEASE = ALLOW_OOM + "redis.call('ZREM', 'td:l:' .. ARGV[1], ARGV[2]) return 1"
+_RELEASE = ALLOW_OOM + keys.LUA + "redis.call('ZREM', lanes_key(ARGV[1]), ARGV[2]) return 1"
 
 SETTLE = """
 -- settle(dest, tid, first, nb): the trace is written; it leaves the outbox, its latency goes into the histogram
 -- (bounds in ARGV[first .. first + nb - 1]) and its body is released once no destination owes it. 1 if it was owed.
 local function settle(dest, tid, first, nb)
-  if redis.call('ZREM', 'td:o:' .. dest, tid) ~= 1 then return 0 end
-  redis.call('SREM', 'td:r:' .. dest, tid)
-  local tkey = 'td:t:' .. tid
+  if redis.call('ZREM', owed_key(dest), tid) ~= 1 then return 0 end
+  redis.call('SREM', retrying_key(dest), tid)
+  local tkey = body_key(tid)
   local seconds = (now - tonumber(redis.call('HGET', tkey, 'a') or now)) / 1000
   local bucket = '+Inf'
   for b = first, first + nb - 1 do
     if seconds <= tonumber(ARGV[b]) then bucket = ARGV[b]; break end
   end
-  redis.call('HINCRBY', 'td:h:' .. dest, bucket, 1)
-  redis.call('HINCRBYFLOAT', 'td:h:' .. dest, 'sum', seconds)
+  redis.call('HINCRBY', histogram_key(dest), bucket, 1)
+  redis.call('HINCRBYFLOAT', histogram_key(dest), 'sum', seconds)
   if redis.call('HINCRBY', tkey, 'n', -1) <= 0 then redis.call('DEL', tkey) end
   return 1
 end
@@ -149,7 +153,7 @@ local done = 0
 for i = 4 + nb, #ARGV do
   done = done + settle(dest, ARGV[i], 4, nb)
 end
-local stats = 'td:s:' .. dest
+local stats = stats_key(dest)
 redis.call('HINCRBY', stats, 'delivered', done)
 redis.call('HSET', stats, 'last_success_at', now, 'failures', 0, 'state', 'healthy', 'slow', ARGV[2])
 redis.call('HDEL', stats, 'last_error', 'hold_until')
@@ -162,13 +166,13 @@ local dest = ARGV[1]
 local due = now + tonumber(ARGV[2])
 local n = 0
 for i = 4, #ARGV do
-  if redis.call('ZSCORE', 'td:o:' .. dest, ARGV[i]) then
-    redis.call('ZADD', 'td:o:' .. dest, due, ARGV[i])
-    redis.call('SADD', 'td:r:' .. dest, ARGV[i])
+  if redis.call('ZSCORE', owed_key(dest), ARGV[i]) then
+    redis.call('ZADD', owed_key(dest), due, ARGV[i])
+    redis.call('SADD', retrying_key(dest), ARGV[i])
     n = n + 1
   end
 end
-local stats = 'td:s:' .. dest
+local stats = stats_key(dest)
 redis.call('HINCRBY', stats, 'retried', n)
 redis.call('HINCRBY', stats, 'failures', 1)
 if tonumber(redis.call('HGET', stats, 'hold_until') or 0) < due then redis.call('HSET', stats, 'hold_until', due) end
@@ -179,11 +183,11 @@ return n
 _PARK = ALLOW_OOM + SERVER_NOW + """
 -- ARGV: destination, error json, probe delay ms, trace ids (released, due again)...
 local dest = ARGV[1]
-local stats = 'td:s:' .. dest
+local stats = stats_key(dest)
 for i = 4, #ARGV do
-  if redis.call('ZSCORE', 'td:o:' .. dest, ARGV[i]) then
-    redis.call('ZADD', 'td:o:' .. dest, now, ARGV[i])
-    redis.call('SADD', 'td:r:' .. dest, ARGV[i])
+  if redis.call('ZSCORE', owed_key(dest), ARGV[i]) then
+    redis.call('ZADD', owed_key(dest), now, ARGV[i])
+    redis.call('SADD', retrying_key(dest), ARGV[i])
   end
 end
 redis.call('HINCRBY', stats, 'failed', #ARGV - 3)
@@ -193,10 +197,10 @@ return 1
 """
 
 _UNPARK = ALLOW_OOM + SERVER_NOW + """
-local stats = 'td:s:' .. ARGV[1]
+local stats = stats_key(ARGV[1])
 redis.call('HDEL', stats, 'parked', 'next_probe_at', 'probe_delay', 'hold_until')
 redis.call('HSET', stats, 'failures', 0)
-local owed = 'td:o:' .. ARGV[1]
+local owed = owed_key(ARGV[1])
 local ids = redis.call('ZRANGEBYSCORE', owed, '(' .. now, '+inf')
 for _, tid in ipairs(ids) do redis.call('ZADD', owed, 'XX', now, tid) end
 return #ids
@@ -204,7 +208,7 @@ return #ids
 
 _PROBE_FAILED = ALLOW_OOM + SERVER_NOW + """
 -- ARGV: destination, error json, probe delay ms
-redis.call('HSET', 'td:s:' .. ARGV[1], 'last_error', ARGV[2], 'last_error_at', now,
+redis.call('HSET', stats_key(ARGV[1]), 'last_error', ARGV[2], 'last_error_at', now,
            'next_probe_at', now + tonumber(ARGV[3]))
 return 1
 """
@@ -214,35 +218,36 @@ _DEAD = ALLOW_OOM + SERVER_NOW + """
 local dest = ARGV[1]
 local n = 0
 for i = 3, #ARGV do
-  if redis.call('ZREM', 'td:o:' .. dest, ARGV[i]) == 1 then
-    redis.call('SREM', 'td:r:' .. dest, ARGV[i])
-    redis.call('ZADD', 'td:dl:' .. dest, now, ARGV[i])
-    redis.call('HSET', 'td:dr:' .. dest, ARGV[i], ARGV[2])
+  if redis.call('ZREM', owed_key(dest), ARGV[i]) == 1 then
+    redis.call('SREM', retrying_key(dest), ARGV[i])
+    redis.call('ZADD', dead_letters_key(dest), now, ARGV[i])
+    redis.call('HSET', dead_reasons_key(dest), ARGV[i], ARGV[2])
     n = n + 1
   end
 end
-redis.call('HINCRBY', 'td:s:' .. dest, 'dead_lettered', n)
+redis.call('HINCRBY', stats_key(dest), 'dead_lettered', n)
 return n
 """
 
 _REPLAY = ALLOW_OOM + SERVER_NOW + """
 local dest = ARGV[1]
-local ids = redis.call('ZRANGE', 'td:dl:' .. dest, 0, -1)
-for _, tid in ipairs(ids) do redis.call('ZADD', 'td:o:' .. dest, now, tid) end
-redis.call('DEL', 'td:dl:' .. dest, 'td:dr:' .. dest)
+local ids = redis.call('ZRANGE', dead_letters_key(dest), 0, -1)
+for _, tid in ipairs(ids) do redis.call('ZADD', owed_key(dest), now, tid) end
+redis.call('DEL', dead_letters_key(dest), dead_reasons_key(dest))
 return #ids
 """
 
-_FORGET = ALLOW_OOM + """
+_FORGET = ALLOW_OOM + keys.LUA + """
 -- a deleted destination: release what it was owed and its dead letters
 local dest = ARGV[1]
-for _, key in ipairs({'td:o:' .. dest, 'td:dl:' .. dest}) do
+for _, key in ipairs({owed_key(dest), dead_letters_key(dest)}) do
   for _, tid in ipairs(redis.call('ZRANGE', key, 0, -1)) do
-    local tkey = 'td:t:' .. tid
+    local tkey = body_key(tid)
     if redis.call('HINCRBY', tkey, 'n', -1) <= 0 then redis.call('DEL', tkey) end
   end
 end
-for _, kind in ipairs({'o', 'dl', 'dr', 's', 'h', 'r', 'l'}) do redis.call('DEL', 'td:' .. kind .. ':' .. dest) end
+redis.call('DEL', owed_key(dest), dead_letters_key(dest), dead_reasons_key(dest), stats_key(dest),
+           histogram_key(dest), retrying_key(dest), lanes_key(dest))
 return 1
 """
 
@@ -252,11 +257,11 @@ _STALE = ALLOW_OOM + SERVER_NOW + """
 local stale, probe = {}, {}
 for i = 2, #ARGV do
   local dest = ARGV[i]
-  local s = redis.call('HMGET', 'td:s:' .. dest, 'parked', 'next_probe_at', 'hold_until')
+  local s = redis.call('HMGET', stats_key(dest), 'parked', 'next_probe_at', 'hold_until')
   if s[1] == '1' then
     if tonumber(s[2] or 0) <= now then probe[#probe + 1] = dest end
   elseif tonumber(s[3] or 0) <= now and
-      #redis.call('ZRANGEBYSCORE', 'td:o:' .. dest, '-inf', now - tonumber(ARGV[1]), 'LIMIT', 0, 1) > 0 then
+      #redis.call('ZRANGEBYSCORE', owed_key(dest), '-inf', now - tonumber(ARGV[1]), 'LIMIT', 0, 1) > 0 then
     stale[#stale + 1] = dest
   end
 end
@@ -269,13 +274,14 @@ _STATUS = SERVER_NOW + """
 local out = {}
 for i = 1, #ARGV do
   local dest = ARGV[i]
-  local owed = 'td:o:' .. dest
+  local owed = owed_key(dest)
   local oldest = false
   local first = redis.call('ZRANGE', owed, 0, 0)
-  if #first > 0 then oldest = redis.call('HGET', 'td:t:' .. first[1], 'a') end
-  out[#out + 1] = {redis.call('HGETALL', 'td:s:' .. dest), redis.call('ZCARD', owed), oldest,
-                   redis.call('ZCARD', 'td:dl:' .. dest), redis.call('SCARD', 'td:r:' .. dest),
-                   redis.call('ZCOUNT', 'td:l:' .. dest, '(' .. now, '+inf'), redis.call('HGETALL', 'td:h:' .. dest)}
+  if #first > 0 then oldest = redis.call('HGET', body_key(first[1]), 'a') end
+  out[#out + 1] = {redis.call('HGETALL', stats_key(dest)), redis.call('ZCARD', owed), oldest,
+                   redis.call('ZCARD', dead_letters_key(dest)), redis.call('SCARD', retrying_key(dest)),
+                   redis.call('ZCOUNT', lanes_key(dest), '(' .. now, '+inf'),
+                   redis.call('HGETALL', histogram_key(dest))}
 end
 out[#out + 1] = now
 return out
@@ -413,11 +419,11 @@ class Outbox:
         return self.statuses([destination_id])[destination_id]
 
     def dead_letters(self, destination_id: str, *, limit: int = 1000) -> list[dict[str, Any]]:
-        rows = self.redis.zrange(f"td:dl:{destination_id}", 0, limit - 1, withscores=True)
-        reasons = self.redis.hmget(f"td:dr:{destination_id}", [tid for tid, _ in rows]) if rows else []
+        rows = self.redis.zrange(keys.dead_letters(destination_id), 0, limit - 1, withscores=True)
+        reasons = self.redis.hmget(keys.dead_reasons(destination_id), [tid for tid, _ in rows]) if rows else []
         with self.redis.pipeline(transaction=False) as pipe:
             for tid, _ in rows:
-                pipe.hget(f"td:t:{int(tid)}", "b")
+                pipe.hget(keys.body(int(tid)), "b")
             bodies = pipe.execute()
         letters = []
         for (tid, score), reason, body in zip(rows, reasons, bodies, strict=True):

@@ -17,7 +17,7 @@ from functools import partial
 
 from redis import Redis
 
-from worker import s3, store
+from worker import keys, s3, store
 from worker.batch_outbox import BatchOutbox
 from worker.delivery import Verdict, deliver_batch
 from worker.destination import Destination
@@ -131,7 +131,7 @@ class Runtime:
             log.warning("destination parked", extra={"destination": dest_id, "code": error.code,
                                                       "count": len(verdict.retry)})
         elif verdict.transient is not None:
-            failures = int(self.redis.hget(f"td:s:{dest_id}", "failures") or 0)
+            failures = int(self.redis.hget(keys.stats(dest_id), "failures") or 0)
             delay = TRANSIENT.delay_ms(failures)
             self.outbox.retry(dest_id, verdict.retry, delay_ms=delay,
                               error={**_error(verdict.transient), "parked": False, "retry_in_ms": delay})
@@ -147,7 +147,7 @@ class Runtime:
         try:
             s3.connection_test(destination, allow_private=self.allow_private)
         except DeliveryError as exc:
-            failures = int(self.redis.hincrby(f"td:s:{destination_id}", "probe_failures", 1))
+            failures = int(self.redis.hincrby(keys.stats(destination_id), "probe_failures", 1))
             delay = PROBE.delay_ms(failures)
             self.outbox.probe_failed(destination_id, error={**_error(exc), "parked": True}, delay_ms=delay)
             log.info("probe failed", extra={"destination": destination_id, "code": exc.code, "next_in_ms": delay})
@@ -156,13 +156,13 @@ class Runtime:
         return True
 
     def resume(self, destination_id: str) -> None:
-        self.redis.hdel(f"td:s:{destination_id}", "probe_failures")
+        self.redis.hdel(keys.stats(destination_id), "probe_failures")
         released = self.outbox.unpark(destination_id)
         log.info("destination resumed", extra={"destination": destination_id, "released": released})
 
     def reconcile(self) -> tuple[list[str], list[str]]:
         """Destinations whose owed traces nobody is working on, and parked ones due a probe."""
-        ids = [i.decode() for i in self.redis.smembers("td:dests")]
+        ids = [i.decode() for i in self.redis.smembers(keys.DESTINATIONS)]
         if not ids:
             return [], []
         stale, probe = self.outbox.stale(ids, grace_ms=STALE_MS)

@@ -13,6 +13,7 @@ from typing import Any
 import orjson
 from redis import Redis
 
+from worker import keys
 from worker.destination import Destination
 
 AUDIT_LENGTH = 1000
@@ -23,7 +24,7 @@ def now_iso() -> str:
 
 
 def _ws(workspace: str) -> str:
-    return f"td:ws:{workspace}"
+    return keys.workspace(workspace)
 
 
 def key_digest(key: str) -> str:
@@ -61,7 +62,7 @@ def create_ingest_key(redis: Redis, *, workspace: str, name: str) -> tuple[dict[
     public = {"id": uuid.uuid4().hex[:16], "name": name, "created_at": now_iso()}
     digest = key_digest(key)
     with redis.pipeline() as pipe:
-        pipe.set(f"td:key:{digest}", orjson.dumps({"workspace": workspace, "id": public["id"]}))
+        pipe.set(keys.ingest_key(digest), orjson.dumps({"workspace": workspace, "id": public["id"]}))
         pipe.hset(f"{_ws(workspace)}:keys", public["id"], orjson.dumps({**public, "digest": digest}))
         pipe.execute()
     record_audit(redis, workspace=workspace, action="ingest_key.created", detail={"id": public["id"], "name": name})
@@ -78,7 +79,7 @@ def revoke_ingest_key(redis: Redis, *, workspace: str, key_id: str) -> bool:
     if raw is None:
         return False
     with redis.pipeline() as pipe:
-        pipe.delete(f"td:key:{orjson.loads(raw)['digest']}")
+        pipe.delete(keys.ingest_key(orjson.loads(raw)['digest']))
         pipe.hdel(f"{_ws(workspace)}:keys", key_id)
         pipe.execute()
     record_audit(redis, workspace=workspace, action="ingest_key.revoked", detail={"id": key_id})
@@ -87,7 +88,7 @@ def revoke_ingest_key(redis: Redis, *, workspace: str, key_id: str) -> bool:
 
 def resolve_ingest_key(redis: Redis, *, key: str) -> str | None:
     """The workspace an ingest key belongs to, or None."""
-    raw = redis.get(f"td:key:{key_digest(key)}")
+    raw = redis.get(keys.ingest_key(key_digest(key)))
     return orjson.loads(raw)["workspace"] if raw else None
 
 
@@ -101,16 +102,16 @@ def new_destination_id() -> str:
 def save_destination(redis: Redis, *, destination: Destination, secret_key: str, action: str,
                      changed: list[str] | None = None) -> None:
     with redis.pipeline() as pipe:
-        pipe.set(f"td:dest:{destination.id}", orjson.dumps(destination.stored(secret_key=secret_key)))
+        pipe.set(keys.destination(destination.id), orjson.dumps(destination.stored(secret_key=secret_key)))
         pipe.hset(f"{_ws(destination.workspace)}:routes", destination.id, orjson.dumps(destination.route()))
-        pipe.sadd("td:dests", destination.id)
+        pipe.sadd(keys.DESTINATIONS, destination.id)
         pipe.execute()
     detail = destination.public() if changed is None else {**destination.public(), "changed": changed}
     record_audit(redis, workspace=destination.workspace, action=action, detail=detail)
 
 
 def load_destination(redis: Redis, *, destination_id: str, secret_key: str) -> Destination | None:
-    raw = redis.get(f"td:dest:{destination_id}")
+    raw = redis.get(keys.destination(destination_id))
     return decode_destination(raw, secret_key=secret_key) if raw else None
 
 
@@ -128,9 +129,9 @@ def list_destinations(redis: Redis, *, workspace: str, secret_key: str) -> list[
 
 def delete_destination(redis: Redis, *, destination: Destination) -> None:
     with redis.pipeline() as pipe:
-        pipe.delete(f"td:dest:{destination.id}")
+        pipe.delete(keys.destination(destination.id))
         pipe.hdel(f"{_ws(destination.workspace)}:routes", destination.id)
-        pipe.srem("td:dests", destination.id)
+        pipe.srem(keys.DESTINATIONS, destination.id)
         pipe.execute()
     record_audit(redis, workspace=destination.workspace, action="destination.deleted",
                  detail={"id": destination.id, "name": destination.name})

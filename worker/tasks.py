@@ -6,6 +6,7 @@ delays traces until the reconciler announces them again; it never loses one.
 
 from __future__ import annotations
 
+from worker import keys
 from worker.celery_app import app
 from worker.runtime import runtime
 
@@ -33,8 +34,8 @@ def reconcile() -> None:
     rt = runtime()
     stale, parked = rt.reconcile()
     for destination_id in stale:
-        if rt.redis.set(f"td:kick:{destination_id}", 1, nx=True, px=KICK_TTL_MS):
+        if rt.redis.set(keys.kick(destination_id), 1, nx=True, px=KICK_TTL_MS):
             deliver.delay(destination_id, [])
     for destination_id in parked:
-        if rt.redis.set(f"td:probe:{destination_id}", 1, nx=True, px=KICK_TTL_MS):
+        if rt.redis.set(keys.probe(destination_id), 1, nx=True, px=KICK_TTL_MS):
             probe.delay(destination_id)

@@ -7,11 +7,11 @@ from typing import Any
 from fastapi import APIRouter, Body, Response
 from pydantic import SecretStr, ValidationError
 
-from api.deps import Admin, OutboxDep, RedisDep, SettingsDep, Workspace
+from api.deps import Admin, AnnounceDep, OutboxDep, RedisDep, SettingsDep, Workspace
 from api.errors import ApiError, invalid
 from api.responses import OrjsonResponse
 from api.routes.workspaces import existing
-from worker import s3, store
+from worker import keys, s3, store
 from worker.destination import CONNECTION_FIELDS, MASK, Destination, DestinationConfig
 from worker.errors import DeliveryError
 from worker.settings import Settings
@@ -23,7 +23,7 @@ TESTS_PER_MINUTE = 30
 
 def rate_limit(redis: RedisDep, workspace: str) -> None:
     """At most TESTS_PER_MINUTE connection tests per workspace per fixed one-minute window (429 beyond)."""
-    window = f"td:rl:{workspace}"
+    window = keys.rate_window(workspace)
     with redis.pipeline() as pipe:
         pipe.set(window, 0, ex=60, nx=True)
         pipe.incr(window)
@@ -131,7 +131,7 @@ def get_destination(ws: Workspace, destination_id: str, redis: RedisDep, setting
 @router.patch("/v1/workspaces/{ws}/destinations/{destination_id}", responses={400: {}, 429: {}},
               openapi_extra=PARTIAL_BODY)
 def patch_destination(ws: Workspace, destination_id: str, body: dict[str, Any] = DestinationBody, *,
-                      redis: RedisDep, settings: SettingsDep, outbox: OutboxDep) -> Any:
+                      redis: RedisDep, settings: SettingsDep, outbox: OutboxDep, announce: AnnounceDep) -> Any:
     current = owned(redis, settings, ws, destination_id)
     for field in ("id", "workspace", "created_at"):
         if field in body:
@@ -154,9 +154,7 @@ def patch_destination(ws: Workspace, destination_id: str, body: dict[str, Any] =
                            action="destination.updated", changed=changed_fields(current, config))
     if CONNECTION_FIELDS & changes.keys():
         outbox.unpark(destination_id)
-        from worker.tasks import deliver
-
-        deliver.delay(destination_id, [])
+        announce(destination_id, [])
     return destination.public()
 
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
 from api.body import read_body
-from api.deps import IngestWorkspace, OutboxDep, RedisDep, SettingsDep
+from api.deps import AnnounceDep, IngestWorkspace, OutboxDep, RedisDep, SettingsDep
 from api.formats import answers
 from api.ingest import accept, check, count_ignored, decode_body
 from api.responses import OrjsonResponse
@@ -47,7 +47,8 @@ _INGEST_ROUTE: dict[str, Any] = {
 @router.put("/v1/traces", **_INGEST_ROUTE)
 @router.post("/v1/traces", **_INGEST_ROUTE)
 async def ingest(
-    request: Request, workspace: IngestWorkspace, settings: SettingsDep, redis: RedisDep, outbox: OutboxDep
+    request: Request, workspace: IngestWorkspace, settings: SettingsDep, redis: RedisDep, outbox: OutboxDep,
+    announce: AnnounceDep,
 ) -> Response:
     content_type = request.headers.get("content-type", "")
     if request.headers.get("x-test-connection", "").strip().lower() == "true":
@@ -55,7 +56,8 @@ async def ingest(
     raw = await read_body(request, settings.max_request_bytes)
     decoded = decode_body(raw, content_type)
     checked = check(decoded, len(raw), settings)
-    accepted = await run_in_threadpool(accept, checked.traces, workspace=workspace, redis=redis, outbox=outbox)
+    accepted = await run_in_threadpool(accept, checked.traces, workspace=workspace, redis=redis, outbox=outbox,
+                                       announce=announce)
     if decoded.ignored:
         await run_in_threadpool(count_ignored, redis, workspace, decoded.ignored)
     if decoded.answer == "json":

@@ -8,7 +8,7 @@ from typing import Any
 import orjson
 from fastapi import APIRouter
 
-from api.deps import Admin, OutboxDep, RedisDep, SettingsDep, Workspace
+from api.deps import Admin, AnnounceDep, OutboxDep, RedisDep, SettingsDep, Workspace
 from api.routes.destinations import owned
 
 router = APIRouter(tags=["delivery"], dependencies=[Admin])
@@ -23,7 +23,7 @@ def iso(ms: str | int | None) -> str | None:
 @router.get("/v1/workspaces/{ws}/destinations/{destination_id}/status")
 def status(ws: Workspace, destination_id: str, redis: RedisDep, settings: SettingsDep,
            outbox: OutboxDep) -> dict[str, Any]:
-    """Where one destination's deliveries stand (SPEC: Admin API, status).
+    """Where one destination's deliveries stand (README: Admin API, status).
 
     ``retrying`` counts the owed traces that failed at least once and wait for another attempt (``retry_at``
     while a transient failure's backoff runs; ``parked`` when a destination error stopped delivery until a probe
@@ -67,11 +67,9 @@ def dead_letters(ws: Workspace, destination_id: str, redis: RedisDep, settings: 
 
 @router.post("/v1/workspaces/{ws}/destinations/{destination_id}/dead-letters/replay", status_code=202)
 def replay(ws: Workspace, destination_id: str, redis: RedisDep, settings: SettingsDep,
-           outbox: OutboxDep) -> dict[str, Any]:
+           outbox: OutboxDep, announce: AnnounceDep) -> dict[str, Any]:
     owned(redis, settings, ws, destination_id)
     replayed = outbox.replay(destination_id)
     if replayed:
-        from worker.tasks import deliver
-
-        deliver.delay(destination_id, [])
+        announce(destination_id, [])
     return {"replayed": replayed}

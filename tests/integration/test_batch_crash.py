@@ -23,6 +23,7 @@ import redis
 from tests import stack
 from tests.batchfiles import records_by_file
 from tests.conftest import make_trace, wait_for
+from worker import keys
 from worker.export import PAUSE_ENV
 
 
@@ -97,7 +98,7 @@ def test_a_worker_killed_mid_export_loses_nothing_and_the_redo_is_the_same_file(
 
         # When the worker is killed there: after the manifest was written (and, for after_put, the file too)
         wait_for(lambda: b"export paused by test hook" in paused.log.read_bytes(), what="the export to pause")
-        manifest = store.hgetall(f"td:bm:{destination_id}")
+        manifest = store.hgetall(keys.manifest(destination_id))
         key = manifest[b"key"].decode()
         ids = sorted(int(t) for t in manifest[b"ids"].split(b","))
         written = s3.objects(bucket)
@@ -117,7 +118,7 @@ def test_a_worker_killed_mid_export_loses_nothing_and_the_redo_is_the_same_file(
     assert sorted(r["id"] for r in files[key]) == ids
     if stage == "after_put":
         assert s3.objects(bucket)[key] == written[key], "the redone file is byte for byte the first one"
-    assert store.exists(f"td:bm:{destination_id}") == 0
+    assert store.exists(keys.manifest(destination_id)) == 0
 
 
 def test_workers_and_beat_killed_at_random_lose_nothing_and_duplicate_nothing(own: Own, s3: stack.SeaweedFS) -> None:

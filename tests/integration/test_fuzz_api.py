@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from redis import Redis
 
 from tests import stack
-from worker import store
+from worker import keys, store
 from worker.destination import Destination
 from worker.settings import get_settings
 from worker.ssrf import unmapped
@@ -96,13 +96,14 @@ def fence(redis_server: stack.RedisServer) -> Iterator[Fence]:
 @pytest.fixture(scope="module")
 def client(fence: Fence, redis_server: stack.RedisServer) -> Iterator[InProcess]:
     from api.main import create_app
+    from worker import celery_app
     from worker.celery_app import configure
     from worker.outbox import Outbox
 
     app = create_app()
     configure()
     redis = Redis.from_url(redis_server.url)
-    app.state.redis, app.state.outbox = redis, Outbox(redis)
+    app.state.redis, app.state.outbox, app.state.announce = redis, Outbox(redis), celery_app.announce
     in_process = InProcess(app)
     yield in_process
     in_process.close()
@@ -126,7 +127,7 @@ def destination(redis_server: stack.RedisServer) -> Iterator[Any]:
                         workspace=WORKSPACE, created_at=store.now_iso())
 
     def keep() -> None:
-        if redis.get(f"td:dest:{saved.id}") is None:
+        if redis.get(keys.destination(saved.id)) is None:
             store.save_destination(redis, destination=saved, action="destination.created",
                                    secret_key=get_settings().secret_key.get_secret_value())
 

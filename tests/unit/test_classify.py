@@ -1,4 +1,4 @@
-"""Error mapping: whatever a store answers, the connection test names it with one of the SPEC's codes."""
+"""Error mapping: whatever a store answers, the connection test names it with one of the README's codes."""
 
 from __future__ import annotations
 

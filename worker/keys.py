@@ -1,0 +1,112 @@
+"""Every Redis key tracedrop uses, named here and nowhere else: Python builds them with these functions, and the Lua
+scripts with the same functions written in Lua (``LUA``, prepended to every script).
+
+Per destination ``{id}``:
+
+- ``td:o:{id}`` owed: sorted set of trace ids, scored by the millisecond at which each is next due.
+- ``td:s:{id}`` stats: counters and state (``hold_until``, ``parked``, ``last_error``, ...).
+- ``td:r:{id}`` retrying: owed traces that failed at least once.
+- ``td:l:{id}`` lanes: drains in progress, each with a lease.
+- ``td:dl:{id}``, ``td:dr:{id}`` dead letters and their reasons; ``td:h:{id}`` the latency histogram.
+- ``td:b:{id}``, ``td:bm:{id}``, ``td:bl:{id}``, ``td:bk:{id}`` batch schedule, manifest, export lease, announced.
+- ``td:dest:{id}`` the saved destination; ``td:kick:{id}``, ``td:probe:{id}`` reconciler announcement throttles.
+
+Per trace ``td:t:{tid}`` the body and how many destinations still owe it; per workspace ``td:ws:{ws}`` (and
+``td:ws:{ws}:...``) its settings, ``td:rl:{ws}`` the connection-test rate window; per ingest key ``td:key:{digest}``.
+Global: ``td:seq``, ``td:dests``, ``td:bdests``, ``td:m:*`` workspace counters, ``td:bn:*`` batch file counters.
+"""
+
+from __future__ import annotations
+
+SEQUENCE = "td:seq"
+DESTINATIONS = "td:dests"
+BATCH_DESTINATIONS = "td:bdests"
+ACCEPTED = "td:m:accepted"
+DISCARDED = "td:m:discarded"
+SPANS_IGNORED = "td:m:spans_ignored"
+
+_PER_DESTINATION = {"owed": "o", "stats": "s", "retrying": "r", "lanes": "l", "dead_letters": "dl",
+                    "dead_reasons": "dr", "histogram": "h", "schedule": "b", "manifest": "bm", "export_lease": "bl",
+                    "export_announced": "bk"}
+OUTBOX_FAMILIES = ("owed", "dead_letters", "dead_reasons", "stats", "histogram", "retrying", "lanes")
+"""What the outbox holds for a destination (all removed when it is deleted)."""
+BATCH_FAMILIES = ("schedule", "manifest", "export_lease", "export_announced")
+
+
+def owed(destination_id: str) -> str:
+    return f"td:o:{destination_id}"
+
+
+def stats(destination_id: str) -> str:
+    return f"td:s:{destination_id}"
+
+
+def dead_letters(destination_id: str) -> str:
+    return f"td:dl:{destination_id}"
+
+
+def dead_reasons(destination_id: str) -> str:
+    return f"td:dr:{destination_id}"
+
+
+def histogram(destination_id: str) -> str:
+    return f"td:h:{destination_id}"
+
+
+def schedule(destination_id: str) -> str:
+    return f"td:b:{destination_id}"
+
+
+def manifest(destination_id: str) -> str:
+    return f"td:bm:{destination_id}"
+
+
+def export_lease(destination_id: str) -> str:
+    return f"td:bl:{destination_id}"
+
+
+def export_announced(destination_id: str) -> str:
+    return f"td:bk:{destination_id}"
+
+
+def families(destination_id: str, names: tuple[str, ...]) -> list[str]:
+    return [f"td:{_PER_DESTINATION[name]}:{destination_id}" for name in names]
+
+
+def body(trace_id: int | str) -> str:
+    return f"td:t:{trace_id}"
+
+
+def destination(destination_id: str) -> str:
+    return f"td:dest:{destination_id}"
+
+
+def kick(destination_id: str) -> str:
+    return f"td:kick:{destination_id}"
+
+
+def probe(destination_id: str) -> str:
+    return f"td:probe:{destination_id}"
+
+
+def workspace(name: str) -> str:
+    return f"td:ws:{name}"
+
+
+def rate_window(workspace_name: str) -> str:
+    return f"td:rl:{workspace_name}"
+
+
+def ingest_key(digest: str) -> str:
+    return f"td:key:{digest}"
+
+
+def file_counter(digest: str) -> str:
+    return f"td:bn:{digest}"
+
+
+LUA = "".join(f"local function {name}_key(id) return 'td:{short}:' .. id end\n"
+              for name, short in _PER_DESTINATION.items()) + (
+    "local function body_key(id) return 'td:t:' .. id end\n"
+    f"local SEQUENCE, DESTINATIONS, ACCEPTED = '{SEQUENCE}', '{DESTINATIONS}', '{ACCEPTED}'\n")
+"""The same key builders in Lua, for the scripts (``owed_key(dest)``, ``body_key(tid)``, ...)."""

@@ -15,15 +15,15 @@ from typing import Any, Protocol
 
 import orjson
 
-from worker import keys, store
+from worker import store
 from worker.batch import CONTENT_TYPES, encode, extension, file_stem
 from worker.batch_outbox import BatchOutbox, Lease, Manifest
 from worker.destination import Destination
-from worker.errors import DeliveryError, TransientError
+from worker.errors import DeliveryError
+from worker.health import Health
 from worker.outbox import Outbox
 from worker.paths import time_values
 from worker.record import build_record
-from worker.retry import PROBE, TRANSIENT
 
 log = logging.getLogger("tracedrop.export")
 
@@ -138,17 +138,15 @@ class Exporter:
         return done
 
     def _failed(self, destination: Destination, error: DeliveryError, *, records: int) -> None:
-        detail = {"code": error.code, "message": error.message, "at": store.now_iso()}
-        if isinstance(error, TransientError):
-            failures = int(self.batch.redis.hget(keys.stats(destination.id), "failures") or 0)
-            delay = TRANSIENT.delay_ms(failures)
-            self.batch.failed(destination.id, records=records, retry_ms=delay,
-                              error={**detail, "parked": False, "retry_in_ms": delay})
-            log.info("export retrying", extra={"destination": destination.id, "code": error.code, "delay_ms": delay})
-        else:
-            self.batch.failed(destination.id, records=records, park=True, probe_ms=PROBE.delay_ms(0),
-                              error={**detail, "parked": True})
+        setback = Health(self.batch.redis).setback(destination.id, error)
+        if setback.park:
+            self.batch.failed(destination.id, records=records, park=True, probe_ms=setback.delay_ms,
+                              error=setback.error)
             log.warning("destination parked", extra={"destination": destination.id, "code": error.code})
+        else:
+            self.batch.failed(destination.id, records=records, retry_ms=setback.delay_ms, error=setback.error)
+            log.info("export retrying", extra={"destination": destination.id, "code": error.code,
+                                               "delay_ms": setback.delay_ms})
 
 
 def _pause(stage: str) -> None:

@@ -22,9 +22,9 @@ from worker.batch_outbox import BatchOutbox
 from worker.delivery import Verdict, deliver_batch
 from worker.destination import Destination
 from worker.errors import DeliveryError, DestinationError
+from worker.health import Health, reason
 from worker.lease import LEASE_MS, Keeper
 from worker.outbox import Claimed, Outbox
-from worker.retry import PROBE, TRANSIENT
 from worker.settings import Settings, get_settings
 
 log = logging.getLogger("tracedrop.worker")
@@ -53,6 +53,7 @@ class Runtime:
         self.settings = settings
         self.redis = Redis.from_url(settings.redis_url, socket_timeout=10, socket_connect_timeout=5)
         self.outbox = Outbox(self.redis)
+        self.health = Health(self.redis)
         self.clients = s3.ClientCache()
         self.pool = ThreadPoolExecutor(max_workers=BATCH, thread_name_prefix="put")
 
@@ -122,21 +123,20 @@ class Runtime:
         if verdict.delivered:
             self.outbox.delivered(dest_id, verdict.delivered, slow=slow)
         for trace_id, error in verdict.rejected:
-            self.outbox.dead_letter(dest_id, [trace_id], reason=_error(error))
+            self.outbox.dead_letter(dest_id, [trace_id], reason=reason(error))
             log.warning("dead-lettered", extra={"destination": dest_id, "code": error.code, "seq": trace_id})
-        if verdict.destination_error is not None:
-            error = verdict.destination_error
-            self.outbox.park(dest_id, verdict.retry, error={**_error(error), "parked": True},
-                             probe_ms=PROBE.delay_ms(0))
-            log.warning("destination parked", extra={"destination": dest_id, "code": error.code,
+        failure = verdict.destination_error or verdict.transient
+        if failure is None:
+            return
+        setback = self.health.setback(dest_id, failure)
+        if setback.park:
+            self.outbox.park(dest_id, verdict.retry, error=setback.error, probe_ms=setback.delay_ms)
+            log.warning("destination parked", extra={"destination": dest_id, "code": failure.code,
                                                       "count": len(verdict.retry)})
-        elif verdict.transient is not None:
-            failures = int(self.redis.hget(keys.stats(dest_id), "failures") or 0)
-            delay = TRANSIENT.delay_ms(failures)
-            self.outbox.retry(dest_id, verdict.retry, delay_ms=delay,
-                              error={**_error(verdict.transient), "parked": False, "retry_in_ms": delay})
-            log.info("delivery retrying", extra={"destination": dest_id, "code": verdict.transient.code,
-                                                 "count": len(verdict.retry), "delay_ms": delay})
+        else:
+            self.outbox.retry(dest_id, verdict.retry, delay_ms=setback.delay_ms, error=setback.error)
+            log.info("delivery retrying", extra={"destination": dest_id, "code": failure.code,
+                                                 "count": len(verdict.retry), "delay_ms": setback.delay_ms})
 
     def probe(self, destination_id: str) -> bool:
         """Connection-test a parked destination; resume it if the test passes."""
@@ -147,16 +147,16 @@ class Runtime:
         try:
             s3.connection_test(destination, allow_private=self.allow_private)
         except DeliveryError as exc:
-            failures = int(self.redis.hincrby(keys.stats(destination_id), "probe_failures", 1))
-            delay = PROBE.delay_ms(failures)
-            self.outbox.probe_failed(destination_id, error={**_error(exc), "parked": True}, delay_ms=delay)
-            log.info("probe failed", extra={"destination": destination_id, "code": exc.code, "next_in_ms": delay})
+            setback = self.health.probe_failed(destination_id, exc)
+            self.outbox.probe_failed(destination_id, error=setback.error, delay_ms=setback.delay_ms)
+            log.info("probe failed", extra={"destination": destination_id, "code": exc.code,
+                                            "next_in_ms": setback.delay_ms})
             return False
         self.resume(destination_id)
         return True
 
     def resume(self, destination_id: str) -> None:
-        self.redis.hdel(keys.stats(destination_id), "probe_failures")
+        self.health.resumed(destination_id)
         released = self.outbox.unpark(destination_id)
         log.info("destination resumed", extra={"destination": destination_id, "released": released})
 
@@ -168,10 +168,6 @@ class Runtime:
         stale, probe = self.outbox.stale(ids, grace_ms=STALE_MS)
         batch = {destination_id for destination_id, _ in BatchOutbox(self.redis).destinations()}
         return [d for d in stale if d not in batch], probe
-
-
-def _error(error: DeliveryError) -> dict[str, object]:
-    return {"code": error.code, "message": error.message, "at": store.now_iso()}
 
 
 _runtime: tuple[int, Runtime] | None = None

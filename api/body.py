@@ -29,7 +29,7 @@ async def read_body(request: Request, limit: int) -> bytes:
 
 async def read_limited(request: Request, limit: int) -> bytes:
     declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
+    if declared and declared.isascii() and declared.isdigit() and int(declared) > limit:
         raise ApiError(413, "request_too_large", f"request body is {declared} bytes; at most {limit}")
     chunks: list[bytes] = []
     size = 0

@@ -53,7 +53,7 @@ def check(decoded: Decoded, raw_size: int, settings: Settings) -> Checked:
     traces: list[TraceIn] = []
     problems: list[dict[str, Any]] = []
     for index, item in enumerate(items):
-        size = len(orjson.dumps(item.trace)) if raw_size > settings.max_trace_bytes else 0
+        size = _size(item.trace) if raw_size > settings.max_trace_bytes else 0
         if size > settings.max_trace_bytes:
             if not decoded.partial:
                 raise ApiError(413, "trace_too_large",
@@ -74,6 +74,13 @@ def check(decoded: Decoded, raw_size: int, settings: Settings) -> Checked:
         message = "; ".join(f"trace {p['index']}: {p['field'] or 'trace'}: {p['reason']}" for p in problems[:10])
         raise ApiError(422, "invalid_traces", message, format=decoded.format, problems=problems)
     return Checked(traces, problems)
+
+
+def _size(trace: Any) -> int:
+    try:
+        return len(orjson.dumps(trace))
+    except orjson.JSONEncodeError:
+        return 0  # too deep to write: validation names the field
 
 
 def _problem(index: int, item: Item, field: str, reason: str) -> dict[str, Any]:

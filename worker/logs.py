@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import traceback
 from typing import Any
 
 import orjson
@@ -22,6 +23,9 @@ class JsonFormatter(logging.Formatter):
         event.update({k: v for k, v in record.__dict__.items() if k not in _STANDARD})
         if record.exc_info and record.exc_info[0] is not None:
             event["exception"] = record.exc_info[0].__name__
+            # where it was raised: files, lines and functions only (an exception's message may carry content)
+            frames = traceback.extract_tb(record.exc_info[2])[-8:]
+            event["where"] = [f"{frame.filename}:{frame.lineno} {frame.name}" for frame in frames]
         return orjson.dumps(event, default=str).decode()
 
 

@@ -109,7 +109,7 @@ class TraceIn(BaseModel):
     def _timestamp_ms(cls, value: Any) -> int:
         return parse_timestamp_ms(value)
 
-    @field_validator("request", "response")
+    @field_validator("request", "response", "trace", mode="before")
     @classmethod
     def _bounded_depth(cls, value: Any) -> Any:
         if nesting_depth(value) > MAX_BODY_DEPTH:

@@ -6,6 +6,7 @@ are not read, so they are never stored.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from api.formats.model import Item
@@ -35,7 +36,7 @@ def to_item(payload: dict[str, Any]) -> Item:
             origins[native] = source
     trace["timestamp"] = payload["startTime"]
     origins["timestamp"] = "startTime"
-    _times(trace, origins, payload)
+    _times(item, trace, payload)
     metadata: dict[str, Any] = payload["metadata"] if isinstance(payload.get("metadata"), dict) else {}
     _people(trace, origins, payload, metadata)
     _usage(trace, origins, payload, metadata)
@@ -76,15 +77,19 @@ def _given(value: Any) -> bool:
     return value is not None and value != ""
 
 
-def _times(trace: dict[str, Any], origins: dict[str, str], payload: dict[str, Any]) -> None:
+def _times(item: Item, trace: dict[str, Any], payload: dict[str, Any]) -> None:
     start = payload["startTime"]
     if not isinstance(start, int | float) or isinstance(start, bool):
         return
     for native, source in (("duration_ms", "endTime"), ("time_to_first_token_ms", "completionStartTime")):
         at = payload.get(source)
         if isinstance(at, int | float) and not isinstance(at, bool):
-            trace[native] = round((at - start) * 1000)
-            origins[native] = source
+            elapsed_ms = (at - start) * 1000
+            if not math.isfinite(elapsed_ms):
+                item.problems.append((source, "must be a time in unix seconds"))
+                continue
+            trace[native] = round(elapsed_ms)
+            item.origins[native] = source
 
 
 def _people(trace: dict[str, Any], origins: dict[str, str], payload: dict[str, Any],
@@ -157,7 +162,7 @@ def _failure(trace: dict[str, Any], origins: dict[str, str], payload: dict[str, 
         trace["status_message"] = message[:1024]
         origins["status_message"] = "error_str"
     code = information.get("error_code")
-    if isinstance(code, str) and code.isdigit() and 100 <= int(code) <= 599:
+    if isinstance(code, str) and code.isascii() and code.isdigit() and 100 <= int(code) <= 599:
         trace["status_code"] = int(code)
         origins["status_code"] = "error_information.error_code"
     elif isinstance(code, int) and not isinstance(code, bool) and 100 <= code <= 599:

@@ -103,6 +103,8 @@ def to_item(span: Span, format: str) -> Item:
         meta["generation_name"] = span.name
         origins["trace.generation_name"] = "name"
     _text_id(meta, origins, "trace.trace_id", attributes, TRACE_ID, span.trace_id, "traceId", key="trace_id")
+    if not span.start_ns and all(field != "startTimeUnixNano" for field, _ in item.problems):
+        item.problems.append(("startTimeUnixNano", "is required: the time the request started"))
     trace["timestamp"] = span.start_ns / 1e9
     origins["timestamp"] = "startTimeUnixNano"
     if span.end_ns:
@@ -122,8 +124,9 @@ def to_item(span: Span, format: str) -> Item:
     if "tags" in attributes:
         meta["tags"] = attributes["tags"]
         origins["trace.tags"] = "attributes.tags"
-    if attributes.get("span.level") in LEVELS:
-        trace["level"] = attributes["span.level"]
+    level = attributes.get("span.level")
+    if isinstance(level, str) and level in LEVELS:
+        trace["level"] = level
     if span.status_code == STATUS_ERROR:
         trace["level"] = "ERROR"
         if span.status_message:

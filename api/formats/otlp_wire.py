@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import math
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,6 +25,7 @@ from api.formats.model import Problem, Undecodable
 STATUS_ERROR = 2
 _STATUS_NAMES = {"STATUS_CODE_UNSET": 0, "STATUS_CODE_OK": 1, "STATUS_CODE_ERROR": 2}
 _MAX_NANOS = 2**64 - 1
+_INTEGER = re.compile(r"-?[0-9]{1,20}")
 
 
 @dataclass(slots=True)
@@ -161,7 +163,7 @@ def _json_int(value: Any) -> int | None:
         return None
     if isinstance(value, int):
         return value
-    if isinstance(value, str) and value.lstrip("-").isdigit() and len(value) <= 20:
+    if isinstance(value, str) and _INTEGER.fullmatch(value):
         return int(value)
     if isinstance(value, float) and value.is_integer():
         return int(value)

@@ -326,3 +326,20 @@ def test_litellm_generic_api_logger_delivers_every_call_in_each_log_format(
     for key_name, document in found.items():
         assert key_name == f"{document['timestamp'][:10]}/{document['observations'][0]['id']}-" \
                            f"{int(datetime.fromisoformat(document['timestamp']).timestamp())}.json"
+
+
+def test_the_same_span_or_litellm_call_posted_twice_is_one_object(
+    ingest: httpx.Client, admin: stack.Admin, workspace: str, s3: stack.SeaweedFS, bucket: str,
+) -> None:
+    admin.destination(workspace, stack.s3_body(s3, bucket))
+    otlp = (FIXTURES / "openrouter_webhook.json").read_bytes()
+    call = {"id": "chatcmpl-twice", "call_type": "acompletion", "startTime": 1705312800.25, "model": "gpt-4o-mini"}
+
+    for _ in range(2):
+        assert ingest.post("/v1/traces", content=otlp, headers={"content-type": "application/json"}).status_code == 200
+        assert ingest.post("/v1/traces", json=[call]).status_code == 202
+
+    assert sorted(objects(s3, bucket, 2)) == ["2024-01-15/chatcmpl-twice-1705312800.json",
+                                               "2024-01-15/def4560000000000-1705312800.json"]
+    time.sleep(1)
+    assert len(s3.keys(bucket)) == 2

@@ -129,6 +129,13 @@ def test_bad_ids_and_times_are_problems_of_the_span() -> None:
     assert {field for field, _ in item.problems} == {"traceId", "startTimeUnixNano"}
 
 
+def test_a_span_without_a_start_time_is_refused() -> None:
+    raw = span(CHAT)
+    del raw["startTimeUnixNano"]
+    [item] = read(otlp(raw)).items
+    assert item.problems == [("startTimeUnixNano", "is required: the time the request started")]
+
+
 def test_tracedrop_ids_in_attributes_win_over_the_otlp_ids() -> None:
     [item] = read(otlp(span({**CHAT, "tracedrop.id": "gen-1", "tracedrop.trace_id": "conversation-7"}))).items
     assert item.trace["id"] == "gen-1" and item.trace["trace"]["trace_id"] == "conversation-7"
@@ -217,6 +224,11 @@ def test_a_failed_litellm_call_is_an_error_trace() -> None:
               "error_information": {"error_code": "429", "error_message": "rate limited"}}
     trace = read(failed).items[0].trace
     assert (trace["level"], trace["status_message"], trace["status_code"]) == ("ERROR", "rate limited", 429)
+
+
+def test_a_litellm_end_time_out_of_float_range_is_a_problem_not_a_crash() -> None:
+    [item] = read({**LITELLM, "startTime": 0, "endTime": 1.797693134862316e305}).items
+    assert item.problems == [("endTime", "must be a time in unix seconds")]
 
 
 def test_an_array_and_ndjson_recognise_each_item() -> None:

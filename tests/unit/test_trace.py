@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from worker.trace import parse_timestamp_ms, stored_form, validate_traces
@@ -92,3 +94,11 @@ def test_custom_metadata_is_kept_as_sent_nulls_included() -> None:
     [trace], _ = validate_traces([{"id": "a", "timestamp": 1, "model": "m",
                                    "trace": {"trace_name": "bot", "trace_id": None, "team": None, "env": "prod"}}])
     assert stored_form(trace)["trace"] == {"trace_name": "bot", "team": None, "env": "prod"}
+
+
+def test_custom_metadata_nested_too_deep_is_refused_not_a_crash() -> None:
+    deep: list[Any] = []
+    for _ in range(200):
+        deep = [deep]
+    _, problems = validate_traces([{"id": "a", "timestamp": 1, "model": "m", "trace": {"x": deep}}])
+    assert [(p.field, p.reason) for p in problems] == [("trace", "nested deeper than 128 levels")]

@@ -37,7 +37,8 @@ FIELDS: tuple[tuple[str, tuple[str, ...], str], ...] = (
     ("api_key_name", ("trace.metadata.openrouter.api_key_name", "openrouter.api_key_name"), TEXT),
     ("path", ("url.path", "http.route"), TEXT),
     ("status_code", ("http.response.status_code", "http.status_code"), STATUS),
-    ("time_to_first_token_ms", ("trace.metadata.openrouter.first_token_ms",), MILLIS),
+    ("time_to_first_token_ms", ("tracedrop.time_to_first_token_ms", "trace.metadata.openrouter.first_token_ms"),
+     MILLIS),
     ("finish_reason", ("gen_ai.response.finish_reasons", "gen_ai.response.finish_reason"), FINISH),
     ("usage.prompt_tokens", ("gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens"), COUNT),
     ("usage.completion_tokens", ("gen_ai.usage.output_tokens", "gen_ai.usage.completion_tokens"), COUNT),
@@ -53,12 +54,10 @@ FIELDS: tuple[tuple[str, tuple[str, ...], str], ...] = (
     ("trace.trace_name", ("trace.name", "langfuse.trace.name"), TEXT),
     ("status_message", ("span.status_message",), TEXT),
 )
-REQUEST_PARAMETERS = (("temperature", "gen_ai.request.temperature"), ("max_tokens", "gen_ai.request.max_tokens"),
-                      ("top_p", "gen_ai.request.top_p"), ("top_k", "gen_ai.request.top_k"),
-                      ("frequency_penalty", "gen_ai.request.frequency_penalty"),
-                      ("presence_penalty", "gen_ai.request.presence_penalty"), ("seed", "gen_ai.request.seed"),
-                      ("stop", "gen_ai.request.stop_sequences"))
-"""Request settings, kept in ``request`` (the document's ``modelParameters``)."""
+REQUEST_PREFIX = "gen_ai.request."
+REQUEST_RENAMES = {"gen_ai.request.stop_sequences": "stop"}
+"""Every ``gen_ai.request.<name>`` but the model is a request setting ``<name>`` (the document's
+``modelParameters``); these few are renamed to the chat API's own name."""
 INPUT = ("gen_ai.input.messages", "gen_ai.prompt")
 OUTPUT = ("gen_ai.output.messages", "gen_ai.completion")
 """Content: JSON strings (OpenRouter's ``gen_ai.prompt`` is ``{"messages": [...]}``, its ``gen_ai.completion``
@@ -121,9 +120,10 @@ def to_item(span: Span, format: str) -> Item:
         parent, _, leaf = native.rpartition(".")
         (trace.setdefault(parent, {}) if parent else trace)[leaf] = value
         origins[native] = f"attributes.{name}"
-    if "tags" in attributes:
-        meta["tags"] = attributes["tags"]
-        origins["trace.tags"] = "attributes.tags"
+    if "trace.tags" in attributes:
+        tags = attributes["trace.tags"]
+        meta["tags"] = _json_or_text(tags) if isinstance(tags, str) else tags
+        origins["trace.tags"] = "attributes.trace.tags"
     level = attributes.get("span.level")
     if isinstance(level, str) and level in LEVELS:
         trace["level"] = level
@@ -174,9 +174,9 @@ def _typed(value: Any, kind: str) -> Any:
 
 def _content(trace: dict[str, Any], origins: dict[str, str], attributes: dict[str, Any]) -> None:
     request: dict[str, Any] = {}
-    for field, parameter in REQUEST_PARAMETERS:
-        if parameter in attributes:
-            request[field] = attributes[parameter]
+    for key, value in attributes.items():
+        if key.startswith(REQUEST_PREFIX) and key not in MODEL_NAMES:
+            request[REQUEST_RENAMES.get(key, key[len(REQUEST_PREFIX):])] = value
     indexed = _indexed_messages(attributes)
     completion = _json_or_text(attributes[OUTPUT[1]]) if OUTPUT[1] in attributes else None
     if isinstance(completion, dict) and isinstance(completion.get("rawRequest"), dict):

@@ -1,7 +1,8 @@
-"""What the connection test answers: its codes, its advice, and its time bound (no I/O of its own).
+"""The connection test: one small write with delivery's own client settings, within ``DEADLINE`` seconds.
 
-``worker.s3.connection_test`` does the writing; this module turns what happened into one of the codes the README
-lists, with a message a person can act on, and keeps the whole test within ``DEADLINE`` seconds.
+It writes through worker/s3.py (the only module that talks to boto3) and turns what happened into one of the codes
+the README lists, with a message a person can act on. The API runs it before saving a destination; the probe of a
+parked destination runs the same test.
 """
 
 from __future__ import annotations
@@ -9,8 +10,13 @@ from __future__ import annotations
 import threading
 import uuid
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
+import orjson
+
+from worker import s3
+from worker.destination import DestinationConfig
 from worker.errors import DeliveryError, DestinationError, TransientError
 
 DEADLINE = 9.0
@@ -81,3 +87,29 @@ def within(deadline: float, test: Callable[[dict[str, Any]], None],
         raise as_test_failure(classify(outcome["error"]))
     raise TransientError(f"The endpoint did not complete a small write within {deadline:.0f} s: check that it is "
                          "an S3 API and that it is not overloaded.", code="timeout")
+
+
+def _test_write(config: DestinationConfig, key: str, allow_private: bool, outcome: dict[str, Any]) -> None:
+    client = s3.build_client(config, allow_private=allow_private)
+    body = orjson.dumps({"tracedrop": "connection test", "bucket": config.bucket_name})
+    try:
+        s3.put_object(client, bucket=config.bucket_name, key=key, body=body, content_type="application/json")
+    except DestinationError as error:
+        if error.code != "access_denied":
+            raise
+        exists = s3.bucket_exists(client, config.bucket_name)
+        raise denied(config.bucket_name, config.prefix, exists=exists) from error
+    outcome["written"] = True
+    s3.delete_quietly(client, bucket=config.bucket_name, key=key)  # writing needs only s3:PutObject
+
+
+def connection_test(config: DestinationConfig, *, allow_private: bool,
+                    deadline: float = DEADLINE) -> str:
+    """Write one small object with delivery's client settings, then try to delete it; return its key.
+
+    Raise a DeliveryError whose code is one of ``CODES``, within ``deadline`` seconds whatever the
+    endpoint does.
+    """
+    key = key_for(config.prefix)
+    within(deadline, partial(_test_write, config, key, allow_private), partial(s3.classify, key=key))
+    return key

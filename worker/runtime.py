@@ -17,7 +17,7 @@ from functools import partial
 
 from redis import Redis
 
-from worker import keys, s3, store
+from worker import conntest, keys, s3, store
 from worker.batch_outbox import BatchOutbox
 from worker.delivery import Verdict, deliver_batch
 from worker.destination import Destination
@@ -145,7 +145,7 @@ class Runtime:
             self.outbox.forget(destination_id)
             return False
         try:
-            s3.connection_test(destination, allow_private=self.allow_private)
+            conntest.connection_test(destination, allow_private=self.allow_private)
         except DeliveryError as exc:
             setback = self.health.probe_failed(destination_id, exc)
             self.outbox.probe_failed(destination_id, error=setback.error, delay_ms=setback.delay_ms)

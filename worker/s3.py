@@ -8,7 +8,6 @@ import socket
 import threading
 import time
 from dataclasses import dataclass
-from functools import partial
 from typing import Any
 
 import boto3
@@ -31,7 +30,7 @@ from botocore.handlers import add_expect_header
 from botocore.utils import determine_content_length
 from urllib3.exceptions import NameResolutionError
 
-from worker import conntest, egress
+from worker import egress
 from worker.destination import DestinationConfig
 from worker.errors import DeliveryError, DestinationError, EndpointForbidden, TraceRejected, TransientError
 from worker.ssrf import check_endpoint
@@ -269,31 +268,10 @@ def bucket_exists(client: BaseClient, bucket: str) -> bool | None:
     return True
 
 
-def _test_write(config: DestinationConfig, key: str, allow_private: bool, outcome: dict[str, Any]) -> None:
-    client = build_client(config, allow_private=allow_private)
-    body = orjson.dumps({"tracedrop": "connection test", "bucket": config.bucket_name})
-    try:
-        put_object(client, bucket=config.bucket_name, key=key, body=body, content_type="application/json")
-    except DestinationError as error:
-        if error.code != "access_denied":
-            raise
-        exists = bucket_exists(client, config.bucket_name)
-        raise conntest.denied(config.bucket_name, config.prefix, exists=exists) from error
-    outcome["written"] = True
-    with contextlib.suppress(ClientError, BotoCoreError):  # writing needs only s3:PutObject: a refused delete is fine
-        client.delete_object(Bucket=config.bucket_name, Key=key)
-
-
-def connection_test(config: DestinationConfig, *, allow_private: bool,
-                    deadline: float = conntest.DEADLINE) -> str:
-    """Write one small object with delivery's client settings, then try to delete it; return its key.
-
-    Raise a DeliveryError whose code is one of ``conntest.CODES``, within ``deadline`` seconds whatever the
-    endpoint does.
-    """
-    key = conntest.key_for(config.prefix)
-    conntest.within(deadline, partial(_test_write, config, key, allow_private), partial(classify, key=key))
-    return key
+def delete_quietly(client: BaseClient, *, bucket: str, key: str) -> None:
+    """Delete an object if the credentials may; a refused or failed delete is not an error."""
+    with contextlib.suppress(ClientError, BotoCoreError):
+        client.delete_object(Bucket=bucket, Key=key)
 
 
 def read_object(bucket: str, key: str, *, endpoint: str | None) -> bytes:

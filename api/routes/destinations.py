@@ -11,7 +11,7 @@ from api.deps import Admin, AnnounceDep, OutboxDep, RedisDep, SettingsDep, Works
 from api.errors import ApiError, invalid
 from api.responses import OrjsonResponse
 from api.routes.workspaces import existing
-from worker import keys, s3, store
+from worker import conntest, keys, store
 from worker.destination import CONNECTION_FIELDS, MASK, Destination, DestinationConfig
 from worker.errors import DeliveryError
 from worker.settings import Settings
@@ -38,7 +38,7 @@ def run_test(config: DestinationConfig, settings: Settings, redis: RedisDep, wor
     """The connection test; a failure answers 400 with its code and nothing is saved."""
     rate_limit(redis, workspace)
     try:
-        return s3.connection_test(config, allow_private=settings.allow_private_endpoints)
+        return conntest.connection_test(config, allow_private=settings.allow_private_endpoints)
     except DeliveryError as exc:
         raise TestFailed(exc) from exc
 

@@ -22,7 +22,7 @@ import httpx
 import pytest
 
 from tests import stack
-from worker import s3
+from worker import conntest
 from worker.destination import DestinationConfig
 from worker.errors import DeliveryError
 
@@ -310,7 +310,7 @@ def test_dns_rebinding_is_refused_when_the_connection_is_opened(monkeypatch: pyt
 
     # When the connection test runs with private endpoints refused
     with pytest.raises(DeliveryError) as refused:
-        s3.connection_test(config, allow_private=False)
+        conntest.connection_test(config, allow_private=False)
 
     # Then the connection is refused on the second answer, before anything connects
     assert refused.value.code == "endpoint_forbidden"

@@ -10,7 +10,8 @@ from fastapi.concurrency import run_in_threadpool
 from api.body import read_body
 from api.deps import AnnounceDep, IngestWorkspace, OutboxDep, RedisDep, SettingsDep
 from api.formats import answers
-from api.ingest import accept, check, count_ignored, decode_body
+from api.formats.model import Decoded
+from api.ingest import Checked, accept, check, count_ignored, decode_body
 from api.responses import OrjsonResponse
 from worker.trace import TraceIn
 
@@ -54,12 +55,16 @@ async def ingest(
     if request.headers.get("x-test-connection", "").strip().lower() == "true":
         return answers.test_connection(content_type)
     raw = await read_body(request, settings.max_request_bytes)
-    decoded = decode_body(raw, content_type)
-    checked = check(decoded, len(raw), settings)
-    accepted = await run_in_threadpool(accept, checked.traces, workspace=workspace, redis=redis, outbox=outbox,
-                                       announce=announce)
-    if decoded.ignored:
-        await run_in_threadpool(count_ignored, redis, workspace, decoded.ignored)
+
+    def read_and_store() -> tuple[Decoded, Checked, int]:
+        decoded = decode_body(raw, content_type)
+        checked = check(decoded, len(raw), settings)
+        accepted = accept(checked.traces, workspace=workspace, redis=redis, outbox=outbox, announce=announce)
+        if decoded.ignored:
+            count_ignored(redis, workspace, decoded.ignored)
+        return decoded, checked, accepted
+
+    decoded, checked, accepted = await run_in_threadpool(read_and_store)  # CPU and Redis work off the event loop
     if decoded.answer == "json":
         return OrjsonResponse({"accepted": accepted}, status_code=202)
     return answers.otlp_success(decoded.answer, checked.problems)

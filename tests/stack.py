@@ -273,8 +273,7 @@ def api(workdir: Path, env: dict[str, str], *, port: int | None = None) -> Api:
 
 
 def worker(workdir: Path, env: dict[str, str], *, name: str, concurrency: int = 2) -> Service:
-    args = [_tracedrop(), "worker", f"--concurrency={concurrency}", f"--hostname={name}@%h", "--without-mingle",
-            "--without-gossip"]
+    args = [_tracedrop(), "worker", f"--concurrency={concurrency}", f"--hostname={name}@%h"]
     service = Service(f"worker-{name}", args, workdir / f"worker-{name}.log", env=env)
     service.start()
     log = service.log

@@ -44,6 +44,10 @@ def configure(celery: Celery = app) -> Celery:
         worker_disable_prefetch=True,
         worker_cancel_long_running_tasks_on_connection_loss=True,
         worker_hijack_root_logger=False,
+        # No remote control (`celery inspect`/`control`): tracedrop uses none of it, and its broadcast channel is
+        # one more consumer that kombu re-creates on a Redis restart, where a worker was once seen to die with
+        # "'NoneType' object has no attribute 'hostname'" (kombu's channel whose connection was already closed).
+        worker_enable_remote_control=False,
         broker_connection_retry_on_startup=True,
         broker_connection_max_retries=None,
         task_default_queue="tracedrop",

@@ -42,7 +42,8 @@ def worker(ctx: click.Context) -> None:
 
     configure_logging()
     configure()
-    app.worker_main(["worker", "--loglevel=INFO", *ctx.args])
+    # gossip and mingle coordinate Celery features tracedrop does not use; without them a worker is one consumer
+    app.worker_main(["worker", "--loglevel=INFO", "--without-gossip", "--without-mingle", *ctx.args])
 
 
 @main.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})

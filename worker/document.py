@@ -45,7 +45,7 @@ def build_document(trace: dict[str, Any], *, privacy_mode: bool) -> dict[str, An
     observation.update(usage_fields(trace.get("usage", {})))
     observation.update(cost_fields(trace.get("cost", {})))
     status = trace.get("status_code")
-    observation["level"] = trace.get("level") or ("ERROR" if status is not None and status >= 400 else "DEFAULT")
+    observation["level"] = level(trace)
     _put(observation, "statusCode", status)
     observation["statusMessage"] = trace.get("status_message")
     _put(observation, "finishReason", trace.get("finish_reason"))
@@ -63,6 +63,12 @@ def build_document(trace: dict[str, Any], *, privacy_mode: bool) -> dict[str, An
         _put(document, "output", observation.get("output"))
     document["observations"] = [observation]
     return document
+
+
+def level(trace: dict[str, Any]) -> str:
+    """The trace's own ``level``, else ``ERROR`` for a status code of 400 or more, else ``DEFAULT``."""
+    status = trace.get("status_code")
+    return str(trace.get("level") or ("ERROR" if status is not None and status >= 400 else "DEFAULT"))
 
 
 def model_parameters(request: Any) -> dict[str, Any]:

@@ -18,7 +18,7 @@ import orjson
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 
-from worker.document import custom_metadata, request_input, response_output
+from worker.document import custom_metadata, level, model_parameters, request_input, response_output
 
 SCOPE = "tracedrop"
 STATUS_ERROR = 2
@@ -36,7 +36,6 @@ _PARAMETERS = {"stop": "gen_ai.request.stop_sequences"}
 """Request settings whose attribute is not ``gen_ai.request.<name>``."""
 _INT64 = (-(2**63), 2**63)
 """An integer outside int64 travels as its JSON text."""
-_CONTENT = frozenset({"model", "stream", "messages", "prompt", "input", "system", "instructions", "suffix"})
 
 
 def ids(trace: dict[str, Any]) -> tuple[bytes, bytes]:
@@ -67,9 +66,8 @@ def attributes(trace: dict[str, Any], *, privacy_mode: bool) -> list[tuple[str, 
         found.append(("trace.tags", list(meta["tags"])))
     found += [(f"trace.metadata.{key}", value) for key, value in custom_metadata(trace).items() if value is not None]
     request = trace.get("request")
-    if isinstance(request, dict):
-        found += [(_PARAMETERS.get(key, f"gen_ai.request.{key}"), value) for key, value in request.items()
-                  if key not in _CONTENT and isinstance(value, str | int | float | bool)]
+    found += [(_PARAMETERS.get(key, f"gen_ai.request.{key}"), value)
+              for key, value in model_parameters(request).items()]
     if not privacy_mode:
         for name, content in (("gen_ai.input.messages", request_input(request)),
                               ("gen_ai.output.messages", response_output(trace.get("response")))):
@@ -95,7 +93,7 @@ def export_request(traces: list[dict[str, Any]], *, privacy_mode: bool) -> Expor
         span = scope_spans.spans.add(trace_id=trace_id, span_id=span_id, name=span_name(trace), kind=SPAN_KIND_CLIENT,
                                      start_time_unix_nano=start_ns,
                                      end_time_unix_nano=start_ns + trace.get("duration_ms", 0) * 1_000_000)
-        if _failed(trace):
+        if level(trace) == "ERROR":
             span.status.code = STATUS_ERROR
             span.status.message = trace.get("status_message", "")
         for key, value in attributes(trace, privacy_mode=privacy_mode):
@@ -116,16 +114,11 @@ def export_json(traces: list[dict[str, Any]], *, privacy_mode: bool) -> dict[str
             "attributes": [{"key": key, "value": _json_value(value)}
                            for key, value in attributes(trace, privacy_mode=privacy_mode)],
         }
-        if _failed(trace):
+        if level(trace) == "ERROR":
             span["status"] = {"code": STATUS_ERROR, "message": trace.get("status_message", "")}
         spans.append(span)
     resource = {"attributes": [{"key": "service.name", "value": {"stringValue": SCOPE}}]}
     return {"resourceSpans": [{"resource": resource, "scopeSpans": [{"scope": {"name": SCOPE}, "spans": spans}]}]}
-
-
-def _failed(trace: dict[str, Any]) -> bool:
-    status = trace.get("status_code")
-    return trace.get("level") == "ERROR" or (status is not None and status >= 400)
 
 
 def _set(target: AnyValue, value: Any) -> None:

@@ -21,7 +21,8 @@ class Undecodable(ValueError):
 class Item:
     """One trace as a gateway sent it, read into the native trace shape but not yet validated.
 
-    ``where`` locates the item in the body (``[2]``, ``traces[3]``, ``resourceSpans[0].scopeSpans[1].spans[4]``);
+    ``where`` locates the item in the body where an index alone does not (``resourceSpans[0].scopeSpans[1].spans[4]``;
+    empty for the JSON formats, whose problems carry the item's index);
     ``origins`` names, for each native field the reader filled, the source field it came from, so a refusal names
     the field the gateway sent.
     """

@@ -89,7 +89,7 @@ def to_item(span: Span, format: str) -> Item:
     item = Item(format, span.where, None, problems=list(span.problems))
     origins = item.origins
     trace: dict[str, Any] = {}
-    _text_id(trace, origins, "id", attributes, SPAN_TRACE_ID, span.span_id, "spanId")
+    trace["id"], origins["id"] = _text_id(attributes, SPAN_TRACE_ID, span.span_id, "spanId")
     meta: dict[str, Any] = {}
     for key, value in attributes.items():
         if key.startswith(METADATA_PREFIX) and len(key) > len(METADATA_PREFIX):
@@ -101,7 +101,7 @@ def to_item(span: Span, format: str) -> Item:
     if span.name:
         meta["generation_name"] = span.name
         origins["trace.generation_name"] = "name"
-    _text_id(meta, origins, "trace.trace_id", attributes, TRACE_ID, span.trace_id, "traceId", key="trace_id")
+    meta["trace_id"], origins["trace.trace_id"] = _text_id(attributes, TRACE_ID, span.trace_id, "traceId")
     if not span.start_ns and all(field != "startTimeUnixNano" for field, _ in item.problems):
         item.problems.append(("startTimeUnixNano", "is required: the time the request started"))
     trace["timestamp"] = span.start_ns / 1e9
@@ -137,15 +137,12 @@ def to_item(span: Span, format: str) -> Item:
     return item
 
 
-def _text_id(target: dict[str, Any], origins: dict[str, str], native: str, attributes: dict[str, Any],
-             attribute: str, fallback: str, fallback_field: str, *, key: str | None = None) -> None:
+def _text_id(attributes: dict[str, Any], attribute: str, fallback: str, fallback_field: str) -> tuple[str, str]:
+    """An id given as text in ``attribute``, else the OTLP id (hex; empty when it was refused), with its origin."""
     value = attributes.get(attribute)
     if isinstance(value, str) and value:
-        target[key or native] = value
-        origins[native] = f"attributes.{attribute}"
-    elif fallback:
-        target[key or native] = fallback
-        origins[native] = fallback_field
+        return value, f"attributes.{attribute}"
+    return fallback, fallback_field
 
 
 _REASONS = {TEXT: "must be a string", COUNT: "must be a non-negative integer", MONEY: "must be a non-negative number",

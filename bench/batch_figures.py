@@ -101,10 +101,11 @@ def export_cycle(bodies: list[bytes]) -> tuple[float, int]:
     from redis import Redis
 
     from tests import stack
-    from worker import s3, store
+    from worker import store
     from worker.batch_outbox import BatchOutbox
-    from worker.destination import Destination
     from worker.export import Exporter
+    from worker.kinds.s3 import client as s3
+    from worker.kinds.s3.config import S3Destination as Destination
     from worker.outbox import Outbox
 
     workdir = Path(tempfile.mkdtemp(prefix="tracedrop-bench-"))

@@ -94,9 +94,9 @@ class AsyncPut:
 
 
 class LeanClient:
-    """What worker.s3.put_object needs of a boto3 client (``put_object``), over SyncPut; errors as botocore's.
+    """What the S3 client module needs of a boto3 client (``put_object``), over SyncPut; errors as botocore's.
 
-    Built from a destination's config, so the worker's error mapping (worker.s3.classify) works unchanged."""
+    Built from a destination's config, so the worker's error mapping (worker/kinds/s3/errors.py) works unchanged."""
 
     def __init__(self, endpoint: str, region: str, access_key: str, secret: str, token: str | None = None,
                  *, maxsize: int = 64) -> None:

@@ -20,11 +20,11 @@ from botocore.credentials import Credentials
 
 from bench.lean_put import signed_headers
 from bench.workload import trace
-from worker.delivery import object_key, render_object
-from worker.destination import Destination
 from worker.document import build_document
+from worker.kinds.s3.client import client_config
+from worker.kinds.s3.config import S3Destination as Destination
+from worker.kinds.s3.writer import object_key, render_object
 from worker.paths import time_values
-from worker.s3 import client_config
 from worker.trace import TraceIn, stored_form
 
 

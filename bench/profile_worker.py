@@ -25,8 +25,8 @@ from bench.workload import Stack, cpu_seconds, machine_busy_seconds
 OUT = Path(".bench")
 
 CATEGORIES: list[tuple[str, tuple[str, ...]]] = [
-    ("orjson.loads of the stored trace", ("render_object (worker/delivery.py:31)",)),
-    ("orjson.dumps of the document", ("render_object (worker/delivery.py:33)",)),
+    ("orjson.loads of the stored trace", ("render_object (worker/kinds/s3/writer.py:31)",)),
+    ("orjson.dumps of the document", ("render_object (worker/kinds/s3/writer.py:33)",)),
     ("key: Jinja render + key_safe", ("render (worker/paths.py", "jinja2/")),
     ("key: time_values (strftime)", ("time_values (worker/paths.py",)),
     ("document building", ("worker/document.py",)),
@@ -66,14 +66,14 @@ def summarise(raw: Path) -> list[tuple[str, int]]:
 
 
 INCLUSIVE: list[tuple[str, str]] = [
-    ("PUT (worker.s3.put_object, all of boto3)", "put_object (worker/s3.py"),
-    ("render (orjson, document, key)", "render_object (worker/delivery.py"),
-    ("  of which the object key", "object_key (worker/delivery.py"),
+    ("PUT (client.put_object, all of boto3)", "put_object (worker/kinds/s3/client.py"),
+    ("render (orjson, document, key)", "render_object (worker/kinds/s3/writer.py"),
+    ("  of which the object key", "object_key (worker/kinds/s3/writer.py"),
     ("  of which build_document", "build_document (worker/document.py"),
     ("claim (Lua, bodies returned)", "Outbox.claim (worker/outbox.py"),
     ("record the verdict (Lua)", "Runtime.record (worker/runtime.py"),
     ("destination load + client cache", "Runtime.destination (worker/runtime.py"),
-    ("  client cache fingerprint", "ClientCache.get (worker/s3.py"),
+    ("  client cache fingerprint", "ClientCache.get (worker/kinds/s3/client.py"),
     ("Celery consumer loop", "celery/worker/loops.py"),
 ]
 

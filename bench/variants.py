@@ -15,11 +15,14 @@ from functools import lru_cache
 from typing import Any
 
 from bench.lean_put import AsyncPut, LeanClient
-from worker import delivery, runtime, s3
-from worker.delivery import Verdict, render_object
+from worker import runtime
 from worker.errors import TraceRejected, TransientError
+from worker.kinds.s3 import client as s3
+from worker.kinds.s3 import writer as delivery
+from worker.kinds.s3.writer import render_object
 from worker.paths import time_values
 from worker.settings import Settings
+from worker.verdict import Verdict
 
 Patch = Callable[[], None]
 
@@ -47,7 +50,7 @@ def cached_key() -> None:
 
 
 def lean_put() -> None:
-    """worker.s3.build_client returns a LeanClient (botocore's SigV4 signer + a urllib3 pool) instead of boto3's."""
+    """build_client (worker/kinds/s3/client.py) returns a LeanClient (SigV4 + urllib3), not boto3's."""
     original = s3.build_client
 
     def build_client(config: Any, *, allow_private: bool) -> Any:
@@ -66,6 +69,7 @@ def threads_16() -> None:
     def init(self: runtime.Runtime, settings: Settings) -> None:
         original(self, settings)
         self.pool = ThreadPoolExecutor(max_workers=16, thread_name_prefix="put")
+        self.s3.pool = self.pool
 
     runtime.Runtime.__init__ = init  # type: ignore[method-assign]
 
@@ -112,7 +116,7 @@ def async_put() -> None:
                 verdict.delivered.append(trace_id)
         return verdict
 
-    runtime.deliver_batch = deliver_batch  # type: ignore[assignment]
+    delivery.deliver_batch = deliver_batch  # type: ignore[assignment]
 
 
 def combine(*patches: Patch) -> Patch:

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from functools import partial
-
-from worker import s3
 from worker.batch_outbox import BatchOutbox
 from worker.celery_app import app
-from worker.destination import Destination
-from worker.export import Exporter, Put
-from worker.runtime import Runtime, runtime
+from worker.export import Exporter
+from worker.kinds.s3 import S3Destination
+from worker.runtime import runtime
 
 
 @app.task(name="tracedrop.batch_tick", ignore_result=True)
@@ -24,12 +21,7 @@ def export(destination_id: str) -> None:
     """Run one export cycle of a batch destination, if it is still due."""
     rt = runtime()
     destination = rt.destination(destination_id)
-    if destination is None or destination.mode != "batch":
+    if not isinstance(destination, S3Destination) or destination.mode != "batch":
         return
-    exporter = Exporter(outbox=rt.outbox, batch=BatchOutbox(rt.redis), connect=partial(_connect, rt))
+    exporter = Exporter(outbox=rt.outbox, batch=BatchOutbox(rt.redis), connect=rt.s3.file_put)
     exporter.run(destination)
-
-
-def _connect(rt: Runtime, destination: Destination) -> Put:
-    client = rt.clients.get(destination.id, destination, allow_private=rt.allow_private)
-    return partial(s3.put_object, client, bucket=destination.bucket_name)

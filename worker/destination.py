@@ -1,151 +1,86 @@
-"""Destination configuration: what an operator writes, validated once into the type delivery uses."""
+"""What every destination kind shares: who it is, which traces it takes, privacy, and how it is saved.
+
+A kind (worker/kinds/) adds its own connection fields to ``DestinationConfig``; its saved form is the kind's config
+plus ``Saved``. Secrets are the kind's ``SECRETS`` fields: encrypted at rest, masked in every answer.
+"""
 
 from __future__ import annotations
 
-import re
-from typing import Annotated, Any, Literal
-from urllib.parse import urlsplit
+from typing import Annotated, Any, ClassVar
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    SecretStr,
-    StrictBool,
-    StrictInt,
-    field_validator,
-    model_validator,
-)
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, StrictBool
 
 from worker.crypto import decrypt, encrypt
-from worker.errors import TemplateError
-from worker.paths import BATCH_VARIABLES, TRACE_VARIABLES, PathTemplate, parse_template
 
 MASK = "********"
-SECRET_FIELDS = ("access_secret", "session_token")
-CONNECTION_FIELDS = frozenset(
-    {"bucket_name", "region", "endpoint", "access_key_id", "access_secret", "session_token", "prefix"}
-)
-_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
-_REGION = re.compile(r"^[a-z0-9-]{1,64}$")
+ASSIGNED = frozenset({"id", "workspace", "created_at"})
+"""Fields the service assigns to a saved destination; a PATCH cannot change them."""
 KeyName = Annotated[str, Field(min_length=1, max_length=1024)]
-_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
-_ENDPOINT_HINT = r"^https?://[A-Za-z0-9.\[\]:-]+(/[A-Za-z0-9._~-]*)*$"
-
-
-def _valid_host(host: str) -> bool:
-    if host.startswith("[") or ":" in host:
-        return True  # an IPv6 literal: urlsplit has parsed it already
-    try:
-        ascii_host = host.rstrip(".").encode("idna").decode().lower()
-    except UnicodeError:
-        return False
-    return len(ascii_host) <= 253 and all(_LABEL.fullmatch(label) for label in ascii_host.split("."))
 
 
 class DestinationConfig(BaseModel):
-    """An S3 destination, as the admin API accepts it (README: Admin API)."""
+    """The fields every kind takes (README: Destinations)."""
 
     model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
 
+    SECRETS: ClassVar[tuple[str, ...]] = ()
+    """Fields holding a secret string: encrypted at rest, masked in answers, kept when a PATCH leaves them out."""
+    CONNECTION: ClassVar[frozenset[str]] = frozenset()
+    """Fields that change where or how the destination is reached: a PATCH touching one re-runs the test."""
+
     name: Annotated[str, Field(min_length=1, max_length=200)]
-    type: Literal["s3"] = "s3"
+    type: str
     enabled: StrictBool = True
-    bucket_name: str = Field(description="Bucket to write into (3-63 characters: a-z, 0-9, '.', '-').",
-                             json_schema_extra={"pattern": _BUCKET.pattern})
-    region: str | None = Field(default=None, description="Required with a custom endpoint; optional for AWS.",
-                               json_schema_extra={"pattern": _REGION.pattern})
-    endpoint: str | None = Field(default=None, max_length=2048,
-                                 description="S3-compatible API URL (https); leave out for AWS.",
-                                 json_schema_extra={"pattern": _ENDPOINT_HINT})
-    access_key_id: Annotated[str, Field(min_length=1, max_length=256)]
-    access_secret: SecretStr = Field(min_length=1, max_length=1024)
-    session_token: SecretStr | None = Field(default=None, max_length=4096)
-    prefix: str = Field(default="", max_length=256, description="Path prefix; must not end with '/'.")
-    path_template: str = Field(default="{prefix}/{date}", max_length=512,
-                               description="Literal text and {prefix} {date} {year} {month} {day} {hour} "
-                                           "{apiKeyName} placeholders, nothing else.")
     privacy_mode: StrictBool = False
-    mode: Literal["per_trace", "batch"] = "per_trace"
-    every: Annotated[StrictInt, Field(ge=1, le=86400 * 7, description="Batch only: seconds between files.")] = 3600
-    limit: Annotated[StrictInt, Field(ge=1, le=10000, description="Batch only: records per file at most.")] = 1000
-    format: Literal["cbor.zstd", "jsonl.gz"] = "cbor.zstd"
     sampling_rate: Annotated[float, Field(strict=True, gt=0, le=1,
                                           description="Share of sessions kept, in (0, 1].")] = 1.0
     api_key_names: Annotated[list[KeyName], Field(max_length=1000)] | None = None
     exclude_api_key_names: list[KeyName] = Field(default_factory=list, max_length=1000)
 
-    @field_validator("bucket_name")
-    @classmethod
-    def _bucket(cls, value: str) -> str:
-        if not _BUCKET.fullmatch(value):
-            raise ValueError("must be 3-63 characters of a-z, 0-9, '.' and '-', starting and ending alphanumeric")
-        return value
-
-    @field_validator("region")
-    @classmethod
-    def _region(cls, value: str | None) -> str | None:
-        if value is not None and not _REGION.fullmatch(value):
-            raise ValueError("must look like us-east-1")
-        return value
-
-    @field_validator("endpoint")
-    @classmethod
-    def _endpoint(cls, value: str | None) -> str | None:
-        if value in (None, ""):
-            return None
-        assert value is not None
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError("must be an http(s) URL such as https://storage.example.com")
-        if parts.username is not None or parts.password is not None:
-            raise ValueError("must not carry user:password@; use access_key_id and access_secret")
-        if parts.query or parts.fragment:
-            raise ValueError("must not have a query or fragment")
-        if not _valid_host(parts.hostname):
-            raise ValueError("host is not a valid DNS name or IP address")
-        try:
-            port = parts.port
-        except ValueError:
-            port = 0
-        if port == 0 or parts.netloc.endswith(":"):
-            raise ValueError("port must be a number from 1 to 65535")
-        return value.rstrip("/")
-
-    @field_validator("prefix")
-    @classmethod
-    def _prefix(cls, value: str) -> str:
-        from worker.paths import validate_prefix
-
-        try:
-            return validate_prefix(value)
-        except TemplateError as exc:
-            raise ValueError(str(exc)) from None
-
-    @model_validator(mode="after")
-    def _consistent(self) -> DestinationConfig:
-        """Checks across fields; each message starts with the field it names (``region: ...``)."""
-        if self.endpoint and not self.region:
-            raise ValueError("region: is required with a custom endpoint")
-        try:
-            self.template()
-        except TemplateError as exc:
-            raise ValueError(f"path_template: {exc}") from None
-        return self
-
-    def template(self) -> PathTemplate:
-        allowed = BATCH_VARIABLES if self.mode == "batch" else TRACE_VARIABLES
-        return parse_template(self.path_template, prefix=self.prefix, allowed=allowed)
+    @property
+    def delivery_mode(self) -> str:
+        """``per_trace`` (drained as traces arrive) or ``batch`` (periodic files)."""
+        return "per_trace"
 
     def public(self) -> dict[str, Any]:
         data = self.model_dump(mode="json")
-        data["access_secret"] = MASK
-        data["session_token"] = MASK if self.session_token else None
+        for field in self.SECRETS:
+            data[field] = MASK if getattr(self, field) else None
         return data
 
+    def touched(self, changes: dict[str, Any]) -> set[str]:
+        """The fields a PATCH's ``changes`` sets: a secret sent as the mask is kept, so not touched."""
+        return {k for k, v in changes.items() if not (k in self.SECRETS and v == MASK)}
 
-class Destination(DestinationConfig):
-    """A saved destination: the config plus what the service assigned."""
+    def merged(self, changes: dict[str, Any]) -> dict[str, Any]:
+        """This config with a PATCH's ``changes`` applied, as plain data; a secret left out or sent as the mask is
+        kept."""
+        changes = {k: v for k, v in changes.items() if k in self.touched(changes)}
+        merged = {**self.model_dump(exclude=set(ASSIGNED)), **changes}
+        for field in self.SECRETS:
+            value = getattr(self, field)
+            if field not in changes and value is not None:
+                merged[field] = value.get_secret_value()
+        return merged
+
+    def encrypted(self, data: dict[str, Any], *, secret_key: str) -> dict[str, Any]:
+        """``data`` (this config dumped) with the secret fields encrypted."""
+        for field in self.SECRETS:
+            secret: SecretStr | None = getattr(self, field)
+            data[field] = encrypt(secret.get_secret_value(), secret_key=secret_key) if secret else None
+        return data
+
+    @classmethod
+    def decrypted(cls, data: dict[str, Any], *, secret_key: str) -> dict[str, Any]:
+        plain = dict(data)
+        for field in cls.SECRETS:
+            if plain.get(field):
+                plain[field] = decrypt(plain[field], secret_key=secret_key)
+        return plain
+
+
+class Saved(DestinationConfig):
+    """A saved destination: its kind's config plus what the service assigned."""
 
     id: str
     workspace: str
@@ -157,27 +92,23 @@ class Destination(DestinationConfig):
         return data
 
     def stored(self, *, secret_key: str) -> dict[str, Any]:
-        data = self.model_dump(mode="json")
-        for field in SECRET_FIELDS:
-            secret = getattr(self, field)
-            data[field] = encrypt(secret.get_secret_value(), secret_key=secret_key) if secret else None
-        return data
+        return self.encrypted(self.model_dump(mode="json"), secret_key=secret_key)
 
     @classmethod
-    def from_stored(cls, data: dict[str, Any], *, secret_key: str) -> Destination:
-        plain = dict(data)
-        for field in SECRET_FIELDS:
-            if plain.get(field):
-                plain[field] = decrypt(plain[field], secret_key=secret_key)
-        return cls.model_validate(plain)
+    def from_stored(cls, data: dict[str, Any], *, secret_key: str) -> Saved:
+        return cls.model_validate(cls.decrypted(data, secret_key=secret_key))
 
     def route(self) -> dict[str, Any]:
         """What ingest needs to decide whether a trace is owed to this destination (no secrets)."""
         return {
             "id": self.id,
             "enabled": self.enabled,
-            "mode": self.mode,
+            "mode": self.delivery_mode,
             "sampling_rate": self.sampling_rate,
             "api_key_names": self.api_key_names,
             "exclude_api_key_names": self.exclude_api_key_names,
         }
+
+
+Destination = Saved
+"""Any saved destination, of any kind."""

@@ -4,7 +4,7 @@ botocore sends requests through urllib3 connection pools. ``install`` swaps the 
 that resolve the host themselves, check every address (``worker.ssrf.checked_addresses``) and connect to the
 address that was checked, so a DNS answer that changes after the destination was saved (DNS rebinding) is refused
 when the connection is opened, and nothing reaches a second, unchecked answer. Redirects are never followed:
-botocore sends with ``Retry(False)``, and ``worker.s3`` turns S3's region redirects off for custom endpoints.
+botocore sends with ``Retry(False)``, and the S3 client turns S3's region redirects off for custom endpoints.
 """
 
 from __future__ import annotations
@@ -16,6 +16,11 @@ from botocore.awsrequest import AWSHTTPConnection, AWSHTTPConnectionPool, AWSHTT
 from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
 
 from worker.ssrf import checked_addresses
+
+CONNECT_TIMEOUT = 3
+"""Seconds to open a connection to any destination, for deliveries, connection tests and probes alike."""
+READ_TIMEOUT = 6
+"""Seconds to wait for each read of a destination's answer."""
 
 
 class _Checked:

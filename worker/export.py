@@ -18,9 +18,9 @@ import orjson
 from worker import store
 from worker.batch import CONTENT_TYPES, encode, extension, file_stem
 from worker.batch_outbox import BatchOutbox, Lease, Manifest
-from worker.destination import Destination
 from worker.errors import DeliveryError
 from worker.health import Health
+from worker.kinds.s3.config import S3Destination as Destination
 from worker.outbox import Outbox
 from worker.paths import time_values
 from worker.record import build_record

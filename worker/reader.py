@@ -19,8 +19,8 @@ import cbor2
 import orjson
 import zstandard
 
-from worker import s3
 from worker.document import iso_ms
+from worker.kinds.s3 import client as s3
 
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 GZIP_MAGIC = b"\x1f\x8b"

@@ -1,7 +1,7 @@
 """One worker process's long-lived parts, and the operations tasks run with them.
 
-Built lazily in each (forked) process: a Redis client, the outbox, per-destination boto3 clients and a thread
-pool that runs a claimed batch's PUTs concurrently.
+Built lazily in each (forked) process: a Redis client, the outbox, one writer per destination kind and a thread
+pool that runs a claimed batch's writes concurrently. Nothing here knows a kind: claim, ``writer.deliver``, record.
 """
 
 from __future__ import annotations
@@ -13,24 +13,25 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from functools import partial
 
 from redis import Redis
 
-from worker import conntest, keys, s3, store
+from worker import keys, kinds, store
 from worker.batch_outbox import BatchOutbox
-from worker.delivery import Verdict, deliver_batch
 from worker.destination import Destination
-from worker.errors import DeliveryError, DestinationError
+from worker.errors import DeliveryError
 from worker.health import Health, reason
+from worker.kinds.base import Writer
+from worker.kinds.s3 import S3Writer
 from worker.lease import LEASE_MS, Keeper
 from worker.outbox import Claimed, Outbox
 from worker.settings import Settings, get_settings
+from worker.verdict import Verdict
 
 log = logging.getLogger("tracedrop.worker")
 
 BATCH = 64
-"""Traces claimed at once; also the number of concurrent PUTs per task."""
+"""Traces claimed at once (unless a kind asks for more); also the number of concurrent writes per task."""
 LANES = 4
 """At most this many tasks drain one destination at once (one while it is failing, slow or new): a destination
 that hangs holds at most that many worker slots, and only until its first timeout."""
@@ -54,8 +55,16 @@ class Runtime:
         self.redis = Redis.from_url(settings.redis_url, socket_timeout=10, socket_connect_timeout=5)
         self.outbox = Outbox(self.redis)
         self.health = Health(self.redis)
-        self.clients = s3.ClientCache()
         self.pool = ThreadPoolExecutor(max_workers=BATCH, thread_name_prefix="put")
+        self.writers: dict[str, Writer] = {
+            name: kind.writer(pool=self.pool, allow_private=self.allow_private) for name, kind in kinds.KINDS.items()}
+
+    @property
+    def s3(self) -> S3Writer:
+        """The S3 writer, which batch mode also writes its files with."""
+        writer = self.writers["s3"]
+        assert isinstance(writer, S3Writer)
+        return writer
 
     @property
     def secret_key(self) -> str:
@@ -78,19 +87,21 @@ class Runtime:
         if destination is None:
             self.outbox.forget(destination_id)
             return Drained(0, more=False)
-        if destination.mode == "batch":
+        if destination.delivery_mode != "per_trace":
             return Drained(0, more=False)
+        writer = self.writers[destination.type]
+        limit = writer.claim_limit(destination) or BATCH
         lane = uuid.uuid4().hex
         written = 0
         deadline = time.monotonic() + DRAIN_BUDGET
         wanted = trace_ids
         try:
             while True:
-                claim = self.outbox.claim(destination_id, lane, wanted=wanted, limit=BATCH, lease_ms=LEASE_MS,
+                claim = self.outbox.claim(destination_id, lane, wanted=wanted, limit=limit, lease_ms=LEASE_MS,
                                           lanes=LANES)
                 if not claim.traces:
                     return Drained(written, more=False)
-                written += self._write(destination, lane, claim.traces)
+                written += self._write(writer, destination, lane, claim.traces)
                 if time.monotonic() > deadline:
                     self.outbox.release(destination_id, lane)
                     return Drained(written, more=True)
@@ -100,22 +111,11 @@ class Runtime:
                 self.outbox.release(destination_id, lane)
             raise
 
-    def _write(self, destination: Destination, lane: str, claimed: list[Claimed]) -> int:
-        trace_ids = [c.trace_id for c in claimed]
-        try:
-            client = self.clients.get(destination.id, destination, allow_private=self.allow_private)
-        except DestinationError as exc:
-            self.record(destination, Verdict(retry=trace_ids, destination_error=exc))
-            return 0
-        put = partial(self._put, client, destination.bucket_name)
-        with Keeper(self.outbox, destination.id, lane, trace_ids) as keeper:
-            verdict = deliver_batch(destination, claimed, put=put, pool=self.pool)
+    def _write(self, writer: Writer, destination: Destination, lane: str, claimed: list[Claimed]) -> int:
+        with Keeper(self.outbox, destination.id, lane, [c.trace_id for c in claimed]) as keeper:
+            verdict = writer.deliver(destination, claimed)
         self.record(destination, verdict, slow=keeper.slow)
         return len(verdict.delivered)
-
-    @staticmethod
-    def _put(client: object, bucket: str, key: str, body: bytes) -> None:
-        s3.put_object(client, bucket=bucket, key=key, body=body, content_type="application/json")  # type: ignore[arg-type]
 
     def record(self, destination: Destination, verdict: Verdict, *, slow: bool = False) -> None:
         """Write a verdict into the outbox: delivered, dead-lettered, retried later, or parked."""
@@ -145,7 +145,7 @@ class Runtime:
             self.outbox.forget(destination_id)
             return False
         try:
-            conntest.connection_test(destination, allow_private=self.allow_private)
+            kinds.connection_test(destination, allow_private=self.allow_private)
         except DeliveryError as exc:
             setback = self.health.probe_failed(destination_id, exc)
             self.outbox.probe_failed(destination_id, error=setback.error, delay_ms=setback.delay_ms)

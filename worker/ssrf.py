@@ -6,7 +6,7 @@ IPv4-mapped, -compatible, NAT64, 6to4 and Teredo IPv6) and every address a name 
 
 The same check runs three times: when a destination is tested or saved (``check_endpoint``), when a worker builds
 a client for it, and when that client opens any connection (``checked_addresses``, called by the connection class
-that ``worker.s3`` installs): the connection then goes to the address that was checked, never to a second answer.
+that the S3 client installs): the connection then goes to the address that was checked, never to a second answer.
 """
 
 from __future__ import annotations

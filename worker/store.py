@@ -13,7 +13,7 @@ from typing import Any
 import orjson
 from redis import Redis
 
-from worker import keys
+from worker import keys, kinds
 from worker.destination import Destination
 
 AUDIT_LENGTH = 1000
@@ -118,7 +118,7 @@ def load_destination(redis: Redis, *, destination_id: str, secret_key: str) -> D
 @lru_cache(maxsize=1024)
 def decode_destination(raw: bytes, *, secret_key: str) -> Destination:
     """A stored destination, decrypted and validated once per stored version (workers load one per task)."""
-    return Destination.from_stored(orjson.loads(raw), secret_key=secret_key)
+    return kinds.from_stored(orjson.loads(raw), secret_key=secret_key)
 
 
 def list_destinations(redis: Redis, *, workspace: str, secret_key: str) -> list[Destination]:

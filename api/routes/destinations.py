@@ -11,8 +11,8 @@ from api.deps import Admin, AnnounceDep, OutboxDep, RedisDep, SettingsDep, Works
 from api.errors import ApiError, invalid
 from api.responses import OrjsonResponse
 from api.routes.workspaces import existing
-from worker import conntest, keys, store
-from worker.destination import CONNECTION_FIELDS, MASK, Destination, DestinationConfig
+from worker import keys, kinds, store
+from worker.destination import ASSIGNED, Destination, DestinationConfig
 from worker.errors import DeliveryError
 from worker.settings import Settings
 
@@ -38,7 +38,7 @@ def run_test(config: DestinationConfig, settings: Settings, redis: RedisDep, wor
     """The connection test; a failure answers 400 with its code and nothing is saved."""
     rate_limit(redis, workspace)
     try:
-        return conntest.connection_test(config, allow_private=settings.allow_private_endpoints)
+        return kinds.connection_test(config, allow_private=settings.allow_private_endpoints)
     except DeliveryError as exc:
         raise TestFailed(exc) from exc
 
@@ -54,10 +54,16 @@ def failed(exc: TestFailed) -> OrjsonResponse:
     return OrjsonResponse({"ok": False, "error": {"code": exc.code, "message": exc.message}}, status_code=400)
 
 
+def refused(field: str, reason: str) -> ApiError:
+    return ApiError(422, "invalid_destination", f"{field}: {reason}", problems=[{"field": field, "reason": reason}])
+
+
 def validated(data: dict[str, Any]) -> DestinationConfig:
-    """The body as a DestinationConfig, or a 422 naming every refused field."""
+    """The body as its kind's config, or a 422 naming every refused field."""
     try:
-        return DestinationConfig.model_validate(data)
+        return kinds.config(data)
+    except kinds.UnknownKind as exc:
+        raise refused("type", str(exc)) from None
     except ValidationError as exc:
         raise invalid(exc.errors(), code="invalid_destination") from None
 
@@ -68,8 +74,12 @@ def _plain(value: Any) -> Any:
 
 def changed_fields(current: DestinationConfig, config: DestinationConfig) -> list[str]:
     """Names of the fields a PATCH changed (secrets by name only)."""
-    return sorted(name for name in DestinationConfig.model_fields
+    return sorted(name for name in type(config).model_fields
                   if _plain(getattr(current, name)) != _plain(getattr(config, name)))
+
+
+def saved(config: DestinationConfig, **assigned: str) -> Destination:
+    return kinds.kind_named(config.type).destination.model_validate({**config.model_dump(), **assigned})
 
 
 def owned(redis: RedisDep, settings: Settings, workspace: str, destination_id: str) -> Destination:
@@ -80,9 +90,9 @@ def owned(redis: RedisDep, settings: Settings, workspace: str, destination_id: s
     return found
 
 
-DestinationBody = Body(description="An s3 destination (see DestinationConfig).", media_type="application/json")
-_FULL = DestinationConfig.model_json_schema()
-_PARTIAL = {**_FULL, "required": []}
+DestinationBody = Body(description="A destination of one of the kinds, by its type.", media_type="application/json")
+_FULL = {"oneOf": [kind.config.model_json_schema() for kind in kinds.KINDS.values()]}
+_PARTIAL = {"oneOf": [{**kind.config.model_json_schema(), "required": []} for kind in kinds.KINDS.values()]}
 FULL_BODY = {"requestBody": {"required": True, "content": {"application/json": {"schema": _FULL}}}}
 PARTIAL_BODY = {"requestBody": {"required": True, "content": {"application/json": {"schema": _PARTIAL}}}}
 
@@ -109,8 +119,7 @@ def create_destination(ws: Workspace, body: dict[str, Any] = DestinationBody, *,
         run_test(config, settings, redis, ws)
     except TestFailed as exc:
         return failed(exc)
-    destination = Destination(**config.model_dump(), id=store.new_destination_id(), workspace=ws,
-                              created_at=store.now_iso())
+    destination = saved(config, id=store.new_destination_id(), workspace=ws, created_at=store.now_iso())
     store.save_destination(redis, destination=destination, secret_key=settings.secret_key.get_secret_value(),
                            action="destination.created")
     return OrjsonResponse(destination.public(), status_code=201)
@@ -133,26 +142,22 @@ def get_destination(ws: Workspace, destination_id: str, redis: RedisDep, setting
 def patch_destination(ws: Workspace, destination_id: str, body: dict[str, Any] = DestinationBody, *,
                       redis: RedisDep, settings: SettingsDep, outbox: OutboxDep, announce: AnnounceDep) -> Any:
     current = owned(redis, settings, ws, destination_id)
-    for field in ("id", "workspace", "created_at"):
+    for field in sorted(ASSIGNED):
         if field in body:
-            raise ApiError(422, "invalid_destination", f"{field}: cannot be changed",
-                           problems=[{"field": field, "reason": "cannot be changed"}])
-    changes = {k: v for k, v in body.items() if not (k in ("access_secret", "session_token") and v == MASK)}
-    merged = {**current.model_dump(exclude={"id", "workspace", "created_at"}), **changes}
-    for secret in ("access_secret", "session_token"):
-        value = getattr(current, secret)
-        if secret not in changes and value is not None:
-            merged[secret] = value.get_secret_value()
-    config = validated(merged)
-    if CONNECTION_FIELDS & changes.keys():
+            raise refused(field, "cannot be changed")
+    if "type" in body and body["type"] != current.type:
+        raise refused("type", "cannot be changed: create a destination of the other kind")
+    config = validated(current.merged(body))
+    reconnect = bool(current.CONNECTION & current.touched(body))
+    if reconnect:
         try:
             run_test(config, settings, redis, ws)
         except TestFailed as exc:
             return failed(exc)
-    destination = Destination(**config.model_dump(), id=current.id, workspace=ws, created_at=current.created_at)
+    destination = saved(config, id=current.id, workspace=ws, created_at=current.created_at)
     store.save_destination(redis, destination=destination, secret_key=settings.secret_key.get_secret_value(),
                            action="destination.updated", changed=changed_fields(current, config))
-    if CONNECTION_FIELDS & changes.keys():
+    if reconnect:
         outbox.unpark(destination_id)
         announce(destination_id, [])
     return destination.public()

@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from tests import stack
-from worker.destination import DestinationConfig
+from worker.kinds.s3.config import S3Config
 
 MASK = "********"
 
@@ -72,9 +72,9 @@ def test_every_bad_field_is_a_422_naming_it(admin: stack.Admin, workspace: str, 
 
 def test_region_is_required_with_a_custom_endpoint_and_optional_for_aws() -> None:
     body = {"name": "x", "bucket_name": "my-traces", "access_key_id": "a", "access_secret": "b"}
-    assert DestinationConfig.model_validate(body).region is None
+    assert S3Config.model_validate(body).region is None
     with pytest.raises(ValueError, match="region: is required with a custom endpoint"):
-        DestinationConfig.model_validate({**body, "endpoint": "https://storage.example.com"})
+        S3Config.model_validate({**body, "endpoint": "https://storage.example.com"})
 
 
 def test_a_body_that_is_not_an_object_is_a_422(admin: stack.Admin, workspace: str) -> None:

@@ -22,9 +22,9 @@ import httpx
 import pytest
 
 from tests import stack
-from worker import conntest
-from worker.destination import DestinationConfig
 from worker.errors import DeliveryError
+from worker.kinds.s3 import conntest
+from worker.kinds.s3.config import S3Config
 
 WRITABLE, NO_DELETE, READABLE = "writable", "no-delete", "readable"
 WRITER, READER, ANY_WRITER = "writer", "reader", "anywriter"
@@ -305,7 +305,7 @@ def test_dns_rebinding_is_refused_when_the_connection_is_opened(monkeypatch: pyt
         return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (answer, int(port)))]
 
     monkeypatch.setattr(socket, "getaddrinfo", rebinding)
-    config = DestinationConfig(name="x", bucket_name="bucket", region="us-east-1", access_key_id="a",
+    config = S3Config(name="x", bucket_name="bucket", region="us-east-1", access_key_id="a",
                                access_secret="b", endpoint=f"https://store.rebind.example:{target.port}")
 
     # When the connection test runs with private endpoints refused

@@ -23,7 +23,7 @@ from redis import Redis
 
 from tests import stack
 from worker import keys, store
-from worker.destination import Destination
+from worker.kinds.s3.config import S3Destination
 from worker.settings import get_settings
 from worker.ssrf import unmapped
 
@@ -122,7 +122,7 @@ def ingest_key(client: InProcess) -> str:
 def destination(redis_server: stack.RedisServer) -> Iterator[Any]:
     """A destination of the fuzz workspace, saved directly (no store can pass the test here), kept in place."""
     redis = Redis.from_url(redis_server.url)
-    saved = Destination(name="fuzz", bucket_name="fuzz-bucket", region="us-east-1", access_key_id="a",
+    saved = S3Destination(name="fuzz", bucket_name="fuzz-bucket", region="us-east-1", access_key_id="a",
                         access_secret="b", endpoint="https://store.invalid", id=store.new_destination_id(),
                         workspace=WORKSPACE, created_at=store.now_iso())
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from tests import stack
-from worker import s3 as access
-from worker.destination import DestinationConfig
+from worker.kinds.s3 import client as access
+from worker.kinds.s3.config import S3Config
 
 
 def test_small_writes_skip_expect_continue_and_large_ones_keep_it(s3: stack.SeaweedFS, bucket: str) -> None:
-    client = access.build_client(DestinationConfig.model_validate(stack.s3_body(s3, bucket)), allow_private=True)
+    client = access.build_client(S3Config.model_validate(stack.s3_body(s3, bucket)), allow_private=True)
     sent: dict[str, Any] = {}
 
     def observe(request: Any, **_: Any) -> None:

@@ -18,9 +18,9 @@ from hypothesis import strategies as st
 from urllib3.exceptions import NameResolutionError
 
 from worker import egress
-from worker.conntest import CODES, as_test_failure
 from worker.errors import EndpointForbidden
-from worker.s3 import classify
+from worker.kinds.s3.conntest import CODES, as_test_failure
+from worker.kinds.s3.errors import classify
 
 S3_CODES = ["InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied", "NoSuchBucket", "PermanentRedirect",
             "AuthorizationHeaderMalformed", "SlowDown", "InternalError", "EntityTooLarge", "NotImplemented",

@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from worker.delivery import object_key
 from worker.errors import TemplateError
+from worker.kinds.s3.writer import object_key
 from worker.paths import BATCH_VARIABLES, key_safe, parse_template, time_values
 
 MOMENT = time_values(1705312800000)

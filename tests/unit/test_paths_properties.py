@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from worker.delivery import object_key
 from worker.errors import TemplateError
+from worker.kinds.s3.writer import object_key
 from worker.paths import MAX_KEY_BYTES, TRACE_VARIABLES, parse_template
 
 literal = st.text(alphabet="abcXYZ019._-/", max_size=40)

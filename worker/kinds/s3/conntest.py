@@ -1,6 +1,6 @@
-"""The connection test: one small write with delivery's own client settings, within ``DEADLINE`` seconds.
+"""The S3 connection test: one small write with delivery's own client settings, within ``DEADLINE`` seconds.
 
-It writes through worker/s3.py (the only module that talks to boto3) and turns what happened into one of the codes
+It writes through client.py (the only module that talks to boto3) and turns what happened into one of the codes
 the README lists, with a message a person can act on. The API runs it before saving a destination; the probe of a
 parked destination runs the same test.
 """
@@ -15,9 +15,10 @@ from typing import Any
 
 import orjson
 
-from worker import s3
-from worker.destination import DestinationConfig
 from worker.errors import DeliveryError, DestinationError, TransientError
+from worker.kinds.s3 import client as s3
+from worker.kinds.s3.config import S3Config
+from worker.kinds.s3.errors import classify
 
 DEADLINE = 9.0
 """Seconds the connection test may take in all; the API answers within this bound."""
@@ -89,7 +90,7 @@ def within(deadline: float, test: Callable[[dict[str, Any]], None],
                          "an S3 API and that it is not overloaded.", code="timeout")
 
 
-def _test_write(config: DestinationConfig, key: str, allow_private: bool, outcome: dict[str, Any]) -> None:
+def _test_write(config: S3Config, key: str, allow_private: bool, outcome: dict[str, Any]) -> None:
     client = s3.build_client(config, allow_private=allow_private)
     body = orjson.dumps({"tracedrop": "connection test", "bucket": config.bucket_name})
     try:
@@ -103,7 +104,7 @@ def _test_write(config: DestinationConfig, key: str, allow_private: bool, outcom
     s3.delete_quietly(client, bucket=config.bucket_name, key=key)  # writing needs only s3:PutObject
 
 
-def connection_test(config: DestinationConfig, *, allow_private: bool,
+def connection_test(config: S3Config, *, allow_private: bool,
                     deadline: float = DEADLINE) -> str:
     """Write one small object with delivery's client settings, then try to delete it; return its key.
 
@@ -111,5 +112,5 @@ def connection_test(config: DestinationConfig, *, allow_private: bool,
     endpoint does.
     """
     key = key_for(config.prefix)
-    within(deadline, partial(_test_write, config, key, allow_private), partial(s3.classify, key=key))
+    within(deadline, partial(_test_write, config, key, allow_private), partial(classify, key=key))
     return key

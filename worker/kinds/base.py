@@ -1,0 +1,37 @@
+"""What a destination kind provides to the shared parts (the admin API, the outbox and the delivery loop)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from worker.destination import DestinationConfig, Saved
+from worker.outbox import Claimed
+from worker.verdict import Verdict
+
+
+class Writer(Protocol):
+    """Delivers claimed traces of one kind's destinations. One per worker process, shared by its threads."""
+
+    def claim_limit(self, destination: Saved) -> int:
+        """How many traces to claim at once for ``destination``; 0 for the runtime's default."""
+
+    def deliver(self, destination: Saved, claimed: list[Claimed]) -> Verdict:
+        """Write ``claimed``; never raise for a failure of the destination, return it in the verdict."""
+
+
+class ConnectionTest(Protocol):
+    def __call__(self, config: Any, *, allow_private: bool) -> str:
+        """Raise a DeliveryError with one of the kind's test codes, or return what was written."""
+
+
+@dataclass(frozen=True)
+class Kind:
+    name: str
+    config: type[DestinationConfig]
+    destination: type[Saved]
+    connection_test: ConnectionTest
+    writer: Callable[..., Writer]
+    """Called with ``pool`` (a thread pool to run requests on) and ``allow_private``."""
+

@@ -1,0 +1,176 @@
+"""The only module that talks to boto3: client settings, PutObject, HeadBucket, DeleteObject, GetObject."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+import orjson
+from botocore.client import BaseClient
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+from botocore.handlers import add_expect_header
+from botocore.utils import determine_content_length
+
+from worker import egress
+from worker.egress import CONNECT_TIMEOUT, READ_TIMEOUT
+from worker.errors import DestinationError, EndpointForbidden
+from worker.kinds.s3.config import S3Config
+from worker.kinds.s3.errors import classify
+from worker.ssrf import check_endpoint
+
+CLIENT_TTL = 60.0
+"""Seconds a client is reused before it is rebuilt (each new connection it opens is checked regardless)."""
+MAX_POOL = 64
+EXPECT_CONTINUE_BYTES = 1024 * 1024
+"""Bodies larger than this are sent only after the store answered ``100 Continue``."""
+
+
+def client_config(endpoint: str | None) -> Config:
+    options: dict[str, Any] = {
+        "signature_version": "s3v4",
+        "connect_timeout": CONNECT_TIMEOUT,
+        "read_timeout": READ_TIMEOUT,
+        "retries": {"total_max_attempts": 1, "mode": "standard"},
+        "max_pool_connections": MAX_POOL,
+    }
+    if endpoint:
+        options["request_checksum_calculation"] = "when_required"
+        options["response_checksum_validation"] = "when_required"
+        options["s3"] = {"addressing_style": "path"}
+    return Config(**options)
+
+
+def _no_region_redirect(context: dict[str, Any], **_: Any) -> None:
+    """A custom endpoint's wrong region is reported (``wrong_region``), never silently followed."""
+    redirect = context.get("s3_redirect")
+    if isinstance(redirect, dict):
+        redirect["redirected"] = True
+
+
+def _expect_continue_for_large_bodies(model: Any, params: dict[str, Any], **_: Any) -> None:
+    """``Expect: 100-continue`` only where it pays: botocore sends it with every PutObject, which costs each small
+    write a second exchange with the store; a large body still waits to hear that the request will be taken."""
+    body = params.get("body")
+    if model.http.get("method") in ("PUT", "POST") and body is not None \
+            and determine_content_length(body) > EXPECT_CONTINUE_BYTES:
+        params["headers"]["Expect"] = "100-continue"
+
+
+def build_client(config: S3Config, *, allow_private: bool) -> BaseClient:
+    """A client with the settings delivery uses; the endpoint is checked now and at every connection it opens."""
+    if config.endpoint:
+        check_endpoint(config.endpoint, allow_private=allow_private)
+    client = _new_client(
+        region_name=config.region or "us-east-1",
+        endpoint_url=config.endpoint,
+        config=client_config(config.endpoint),
+        aws_access_key_id=config.access_key_id,
+        aws_secret_access_key=config.access_secret.get_secret_value(),
+        aws_session_token=config.session_token.get_secret_value() if config.session_token else None,
+    )
+    egress.install(client, allow_private=allow_private)
+    client.meta.events.unregister("before-call.s3", add_expect_header)
+    client.meta.events.register("before-call.s3", _expect_continue_for_large_bodies)
+    if config.endpoint:
+        client.meta.events.register("before-call.s3", _no_region_redirect)
+    return client
+
+
+_sessions: dict[int, tuple[boto3.session.Session, threading.Lock]] = {}
+
+
+def _new_client(**settings: Any) -> BaseClient:
+    """An S3 client from this process's one boto3 session, which loads and parses the S3 service model once.
+
+    A session per client re-parsed the model each time, and every rebuild (each CLIENT_TTL) left memory behind.
+    Credentials are the client's own, never the session's. Sessions are not thread-safe: clients are made one at
+    a time, and a forked process makes its own session."""
+    session, lock = _sessions.get(os.getpid()) or _sessions.setdefault(
+        os.getpid(), (boto3.session.Session(), threading.Lock()))
+    with lock:
+        return session.client("s3", **settings)
+
+
+@dataclass
+class _Cached:
+    client: BaseClient
+    fingerprint: bytes
+    made_at: float
+
+
+class ClientCache:
+    """One client per destination per process, rebuilt when its config changes or after CLIENT_TTL."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._clients: dict[str, _Cached] = {}
+
+    def get(self, key: str, config: S3Config, *, allow_private: bool) -> BaseClient:
+        fingerprint = orjson.dumps(config.model_dump(mode="json", include=set(_FINGERPRINT)))
+        fingerprint += config.access_secret.get_secret_value().encode()
+        now = time.monotonic()
+        with self._lock:
+            cached = self._clients.get(key)
+            if cached and cached.fingerprint == fingerprint and now - cached.made_at < CLIENT_TTL:
+                return cached.client
+            try:
+                client = build_client(config, allow_private=allow_private)
+            except EndpointForbidden:
+                self._clients.pop(key, None)
+                raise
+            self._clients[key] = _Cached(client, fingerprint, now)
+            return client
+
+
+_FINGERPRINT = ("bucket_name", "region", "endpoint", "access_key_id", "session_token")
+
+
+def put_object(client: BaseClient, *, bucket: str, key: str, body: bytes, content_type: str) -> None:
+    try:
+        response = client.put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type)
+    except Exception as exc:
+        raise classify(exc, key=key) from exc
+    if "ETag" not in response:
+        raise DestinationError("The endpoint accepted the write without an ETag, not like an S3 API: check the "
+                               "endpoint URL.", code="incompatible_endpoint", key=key)
+
+
+def bucket_exists(client: BaseClient, bucket: str) -> bool | None:
+    """HeadBucket's word on whether a bucket exists: True, False, or None when the store will not say."""
+    try:
+        client.head_bucket(Bucket=bucket)
+    except ClientError as exc:
+        meta = exc.response.get("ResponseMetadata", {})
+        status, code = meta.get("HTTPStatusCode"), exc.response.get("Error", {}).get("Code")
+        if status == 404 or code == "NoSuchBucket":
+            return False
+        return True if status in (301, 400) and "x-amz-bucket-region" in meta.get("HTTPHeaders", {}) else None
+    except BotoCoreError:
+        return None
+    return True
+
+
+def delete_quietly(client: BaseClient, *, bucket: str, key: str) -> None:
+    """Delete an object if the credentials may; a refused or failed delete is not an error."""
+    with contextlib.suppress(ClientError, BotoCoreError):
+        client.delete_object(Bucket=bucket, Key=key)
+
+
+def read_object(bucket: str, key: str, *, endpoint: str | None) -> bytes:
+    """GET one object with the usual AWS credential chain (``AWS_ACCESS_KEY_ID`` ...); for ``tracedrop read``."""
+    session = boto3.session.Session()
+    try:
+        client = session.client("s3", endpoint_url=endpoint, region_name=session.region_name or "us-east-1",
+                                config=client_config(endpoint))
+        return bytes(client.get_object(Bucket=bucket, Key=key)["Body"].read())
+    except NoCredentialsError as exc:
+        raise DestinationError("no credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY",
+                               code="invalid_access_key", key=key) from exc
+    except Exception as exc:
+        raise classify(exc, key=key) from exc

@@ -1,0 +1,127 @@
+"""The S3 destination's configuration: bucket, endpoint, credentials, path template, per-trace or batch mode."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, ClassVar, Literal
+from urllib.parse import urlsplit
+
+from pydantic import Field, SecretStr, StrictInt, field_validator, model_validator
+
+from worker.destination import DestinationConfig, Saved
+from worker.errors import TemplateError
+from worker.paths import BATCH_VARIABLES, TRACE_VARIABLES, PathTemplate, parse_template
+
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_REGION = re.compile(r"^[a-z0-9-]{1,64}$")
+_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+_ENDPOINT_HINT = r"^https?://[A-Za-z0-9.\[\]:-]+(/[A-Za-z0-9._~-]*)*$"
+
+
+def _valid_host(host: str) -> bool:
+    if host.startswith("[") or ":" in host:
+        return True  # an IPv6 literal: urlsplit has parsed it already
+    try:
+        ascii_host = host.rstrip(".").encode("idna").decode().lower()
+    except UnicodeError:
+        return False
+    return len(ascii_host) <= 253 and all(_LABEL.fullmatch(label) for label in ascii_host.split("."))
+
+
+class S3Config(DestinationConfig):
+    """An S3 destination, as the admin API accepts it (README: Destinations, S3)."""
+
+    SECRETS: ClassVar[tuple[str, ...]] = ("access_secret", "session_token")
+    CONNECTION: ClassVar[frozenset[str]] = frozenset(
+        {"bucket_name", "region", "endpoint", "access_key_id", "access_secret", "session_token", "prefix"})
+
+    type: Literal["s3"] = "s3"
+    bucket_name: str = Field(description="Bucket to write into (3-63 characters: a-z, 0-9, '.', '-').",
+                             json_schema_extra={"pattern": _BUCKET.pattern})
+    region: str | None = Field(default=None, description="Required with a custom endpoint; optional for AWS.",
+                               json_schema_extra={"pattern": _REGION.pattern})
+    endpoint: str | None = Field(default=None, max_length=2048,
+                                 description="S3-compatible API URL (https); leave out for AWS.",
+                                 json_schema_extra={"pattern": _ENDPOINT_HINT})
+    access_key_id: Annotated[str, Field(min_length=1, max_length=256)]
+    access_secret: SecretStr = Field(min_length=1, max_length=1024)
+    session_token: SecretStr | None = Field(default=None, max_length=4096)
+    prefix: str = Field(default="", max_length=256, description="Path prefix; must not end with '/'.")
+    path_template: str = Field(default="{prefix}/{date}", max_length=512,
+                               description="Literal text and {prefix} {date} {year} {month} {day} {hour} "
+                                           "{apiKeyName} placeholders, nothing else.")
+    mode: Literal["per_trace", "batch"] = "per_trace"
+    every: Annotated[StrictInt, Field(ge=1, le=86400 * 7, description="Batch only: seconds between files.")] = 3600
+    limit: Annotated[StrictInt, Field(ge=1, le=10000, description="Batch only: records per file at most.")] = 1000
+    format: Literal["cbor.zstd", "jsonl.gz"] = "cbor.zstd"
+
+    @field_validator("bucket_name")
+    @classmethod
+    def _bucket(cls, value: str) -> str:
+        if not _BUCKET.fullmatch(value):
+            raise ValueError("must be 3-63 characters of a-z, 0-9, '.' and '-', starting and ending alphanumeric")
+        return value
+
+    @field_validator("region")
+    @classmethod
+    def _region(cls, value: str | None) -> str | None:
+        if value is not None and not _REGION.fullmatch(value):
+            raise ValueError("must look like us-east-1")
+        return value
+
+    @field_validator("endpoint")
+    @classmethod
+    def _endpoint(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        assert value is not None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an http(s) URL such as https://storage.example.com")
+        if parts.username is not None or parts.password is not None:
+            raise ValueError("must not carry user:password@; use access_key_id and access_secret")
+        if parts.query or parts.fragment:
+            raise ValueError("must not have a query or fragment")
+        if not _valid_host(parts.hostname):
+            raise ValueError("host is not a valid DNS name or IP address")
+        try:
+            port = parts.port
+        except ValueError:
+            port = 0
+        if port == 0 or parts.netloc.endswith(":"):
+            raise ValueError("port must be a number from 1 to 65535")
+        return value.rstrip("/")
+
+    @field_validator("prefix")
+    @classmethod
+    def _prefix(cls, value: str) -> str:
+        from worker.paths import validate_prefix
+
+        try:
+            return validate_prefix(value)
+        except TemplateError as exc:
+            raise ValueError(str(exc)) from None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> S3Config:
+        """Checks across fields; each message starts with the field it names (``region: ...``)."""
+        if self.endpoint and not self.region:
+            raise ValueError("region: is required with a custom endpoint")
+        try:
+            self.template()
+        except TemplateError as exc:
+            raise ValueError(f"path_template: {exc}") from None
+        return self
+
+    def template(self) -> PathTemplate:
+        allowed = BATCH_VARIABLES if self.mode == "batch" else TRACE_VARIABLES
+        return parse_template(self.path_template, prefix=self.prefix, allowed=allowed)
+
+    @property
+    def delivery_mode(self) -> str:
+        return self.mode
+
+
+
+class S3Destination(S3Config, Saved):
+    """A saved S3 destination."""

@@ -74,6 +74,29 @@ def running(
     return api_server
 
 
+@pytest.fixture(scope="session")
+def public_api(workdir: Path, redis_server: stack.RedisServer) -> Iterator[stack.Api]:
+    """An api with the production default: private endpoints not allowed."""
+    env = stack.tracedrop_env(redis_server.url, TRACEDROP_ALLOW_PRIVATE_ENDPOINTS="false")
+    server = stack.api(workdir, env)
+    yield server
+    server.stop()
+
+
+@pytest.fixture()
+def public_admin(public_api: stack.Api, workspace: str) -> Iterator[stack.Admin]:
+    client = stack.Admin(public_api.url)
+    yield client
+    client.http.close()
+
+
+LOOPBACK_SPELLINGS = ["https://127.0.0.1", "https://127.1", "https://2130706433", "https://0x7f000001",
+                      "https://0177.0.0.1", "https://0x7f.1", "https://[::1]", "https://[::ffff:127.0.0.1]",
+                      "https://[::ffff:7f00:1]", "https://[64:ff9b::7f00:1]", "https://localhost",
+                      "https://s3.localhost", "https://127.0.0.1.:9000"]
+"""Loopback in the spellings an attacker would try: every one is refused without private endpoints."""
+
+
 @pytest.fixture()
 def admin(api_server: stack.Api) -> Iterator[stack.Admin]:
     client = stack.Admin(api_server.url)

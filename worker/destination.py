@@ -6,7 +6,9 @@ plus ``Saved``. Secrets are the kind's ``SECRETS`` fields: encrypted at rest, ma
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, ClassVar
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, StrictBool
 
@@ -16,6 +18,39 @@ MASK = "********"
 ASSIGNED = frozenset({"id", "workspace", "created_at"})
 """Fields the service assigns to a saved destination; a PATCH cannot change them."""
 KeyName = Annotated[str, Field(min_length=1, max_length=1024)]
+_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+
+
+def _valid_host(host: str) -> bool:
+    if host.startswith("[") or ":" in host:
+        return True  # an IPv6 literal: urlsplit has parsed it already
+    try:
+        ascii_host = host.rstrip(".").encode("idna").decode().lower()
+    except UnicodeError:
+        return False
+    return len(ascii_host) <= 253 and all(_LABEL.fullmatch(label) for label in ascii_host.split("."))
+
+
+def check_url(value: str, *, example: str, query: bool, userinfo: str) -> str:
+    """An endpoint URL's shape: http(s), a valid host and port, no credentials (``userinfo`` says where they go);
+    a query only where ``query``. Whether tracedrop may connect to it is decided when it connects (worker/ssrf.py).
+    Returns the URL as given."""
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"must be an http(s) URL such as {example}")
+    if parts.username is not None or parts.password is not None:
+        raise ValueError(f"must not carry user:password@; {userinfo}")
+    if parts.fragment or (parts.query and not query):
+        raise ValueError("must not have a query or fragment" if not query else "must not have a fragment")
+    if not _valid_host(parts.hostname):
+        raise ValueError("host is not a valid DNS name or IP address")
+    try:
+        port = parts.port
+    except ValueError:
+        port = 0
+    if port == 0 or parts.netloc.endswith(":"):
+        raise ValueError("port must be a number from 1 to 65535")
+    return value
 
 
 class DestinationConfig(BaseModel):

@@ -1,7 +1,8 @@
-"""Connection-time endpoint check: every connection an S3 client opens goes to an address the rules allow.
+"""Connection-time endpoint check: every connection a destination client opens goes to an address the rules allow.
 
-botocore sends requests through urllib3 connection pools. ``install`` swaps the pools' connection classes for ones
-that resolve the host themselves, check every address (``worker.ssrf.checked_addresses``) and connect to the
+The one egress fence of every kind. botocore (S3) and the webhook client both send through urllib3 connection
+pools: ``install`` (for a boto3 client) and ``pool_manager`` (for webhooks) use connection classes that resolve the
+host themselves, check every address (``worker.ssrf.checked_addresses``) and connect to the
 address that was checked, so a DNS answer that changes after the destination was saved (DNS rebinding) is refused
 when the connection is opened, and nothing reaches a second, unchecked answer. Redirects are never followed:
 botocore sends with ``Retry(False)``, and the S3 client turns S3's region redirects off for custom endpoints.
@@ -13,6 +14,8 @@ import socket
 from typing import Any
 
 from botocore.awsrequest import AWSHTTPConnection, AWSHTTPConnectionPool, AWSHTTPSConnection, AWSHTTPSConnectionPool
+from urllib3 import HTTPConnectionPool, HTTPSConnectionPool, PoolManager, Timeout
+from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
 
 from worker.ssrf import checked_addresses
@@ -58,16 +61,36 @@ class _HTTPS(_Checked, AWSHTTPSConnection):
     pass
 
 
-def _pools(allow_private: bool) -> dict[str, type]:
-    http = type("CheckedHTTPConnection", (_HTTP,), {"allow_private": allow_private})
-    https = type("CheckedHTTPSConnection", (_HTTPS,), {"allow_private": allow_private})
+class _PlainHTTP(_Checked, HTTPConnection):
+    pass
+
+
+class _PlainHTTPS(_Checked, HTTPSConnection):
+    pass
+
+
+def _pools(allow_private: bool, connections: tuple[type, type], pools: tuple[type, type]) -> dict[str, type]:
+    http = type("CheckedHTTPConnection", (connections[0],), {"allow_private": allow_private})
+    https = type("CheckedHTTPSConnection", (connections[1],), {"allow_private": allow_private})
     return {
-        "http": type("CheckedHTTPPool", (AWSHTTPConnectionPool,), {"ConnectionCls": http}),
-        "https": type("CheckedHTTPSPool", (AWSHTTPSConnectionPool,), {"ConnectionCls": https}),
+        "http": type("CheckedHTTPPool", (pools[0],), {"ConnectionCls": http}),
+        "https": type("CheckedHTTPSPool", (pools[1],), {"ConnectionCls": https}),
     }
 
 
-_POOLS = {allowed: _pools(allowed) for allowed in (False, True)}
+_POOLS = {allowed: _pools(allowed, (_HTTP, _HTTPS), (AWSHTTPConnectionPool, AWSHTTPSConnectionPool))
+          for allowed in (False, True)}
+_PLAIN_POOLS = {allowed: _pools(allowed, (_PlainHTTP, _PlainHTTPS), (HTTPConnectionPool, HTTPSConnectionPool))
+                for allowed in (False, True)}
+
+
+def pool_manager(*, allow_private: bool, maxsize: int) -> PoolManager:
+    """A urllib3 PoolManager whose every connection goes through the check; it never retries or follows a
+    redirect (``retries=False``), and waits ``CONNECT_TIMEOUT`` / ``READ_TIMEOUT``."""
+    manager = PoolManager(num_pools=64, maxsize=maxsize, block=False, retries=False,
+                          timeout=Timeout(connect=CONNECT_TIMEOUT, read=READ_TIMEOUT))
+    manager.pool_classes_by_scheme = _PLAIN_POOLS[allow_private]
+    return manager
 
 
 def install(client: Any, *, allow_private: bool) -> None:

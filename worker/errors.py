@@ -44,9 +44,11 @@ class DeliveryError(TracedropError):
 
 
 class TransientError(DeliveryError):
-    """Connection, timeout, 5xx, throttling: retried with backoff."""
+    """Connection, timeout, 5xx, throttling: retried with backoff (or after ``retry_after_ms``, when the
+    destination said how long to wait)."""
 
     code = "transient"
+    retry_after_ms: int | None = None
 
 
 class DestinationError(DeliveryError):

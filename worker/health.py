@@ -1,7 +1,8 @@
 """Destination health, for every kind and both modes: what a failed attempt means and when to try again.
 
 - A transient failure (connection, timeout, 5xx, throttling) holds the destination for a backoff that grows with
-  its consecutive failures (``TRANSIENT``); its traces stay owed and are tried again after it.
+  its consecutive failures (``TRANSIENT``), or for as long as its ``Retry-After`` said if that is longer; its
+  traces stay owed and are tried again after it.
 - A destination error (credentials, bucket, region, endpoint refused) parks it: nothing is attempted until a probe
   (the kind's connection test, at ``PROBE`` backoff) passes, or an update passes the test; then it resumes.
 - A trace the destination can never take goes to dead letters with the reason.
@@ -45,7 +46,7 @@ class Health:
         if not isinstance(error, TransientError):
             return Setback(park=True, delay_ms=PROBE.delay_ms(0), error={**reason(error), "parked": True})
         failures = int(self.redis.hget(keys.stats(destination_id), "failures") or 0)
-        delay = TRANSIENT.delay_ms(failures)
+        delay = max(TRANSIENT.delay_ms(failures), error.retry_after_ms or 0)  # Retry-After, capped when read
         return Setback(park=False, delay_ms=delay, error={**reason(error), "parked": False, "retry_in_ms": delay})
 
     def probe_failed(self, destination_id: str, error: DeliveryError) -> Setback:

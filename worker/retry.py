@@ -23,3 +23,5 @@ TRANSIENT = Backoff(base_ms=500, cap_ms=30_000)
 """After the n-th consecutive transient failure of a destination, its traces wait this long."""
 PROBE = Backoff(base_ms=5_000, cap_ms=120_000)
 """A parked destination is probed (connection test) this often, backing off while it keeps failing."""
+RETRY_AFTER_CAP_MS = 300_000
+"""A destination's ``Retry-After`` is honoured up to this long (5 minutes)."""

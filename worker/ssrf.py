@@ -126,16 +126,21 @@ def checked_addresses(host: str, port: int, *, allow_private: bool,
     return resolved
 
 
+def check_scheme(scheme: str, *, allow_private: bool) -> None:
+    """https always; http only where private endpoints are allowed."""
+    if scheme == "http" and not allow_private:
+        raise EndpointForbidden("The endpoint must use https (http is allowed only with private endpoints).")
+    if scheme not in ("http", "https"):
+        raise EndpointForbidden("The endpoint must be an https URL.")
+
+
 def check_endpoint(url: str, *, allow_private: bool, resolve: Resolver = system_resolver) -> list[Address]:
     """Check scheme, credentials, the host's name and every address it resolves to; return the addresses.
 
     A name that does not resolve has nothing to refuse: it returns ``[]`` and connecting reports it.
     """
     parts = urlsplit(url)
-    if parts.scheme == "http" and not allow_private:
-        raise EndpointForbidden("The endpoint must use https (http is allowed only with private endpoints).")
-    if parts.scheme not in ("http", "https"):
-        raise EndpointForbidden("The endpoint must be an https URL.")
+    check_scheme(parts.scheme, allow_private=allow_private)
     if parts.username is not None or parts.password is not None:
         raise EndpointForbidden("The endpoint must not contain user:password@; use access_key_id/access_secret.")
     try:

@@ -34,7 +34,7 @@ def rate_limit(redis: RedisDep, workspace: str) -> None:
                        "try again after Retry-After seconds", headers={"Retry-After": str(max(1, int(ttl)))})
 
 
-def run_test(config: DestinationConfig, settings: Settings, redis: RedisDep, workspace: str) -> str:
+def run_test(config: DestinationConfig, settings: Settings, redis: RedisDep, workspace: str) -> dict[str, Any]:
     """The connection test; a failure answers 400 with its code and nothing is saved."""
     rate_limit(redis, workspace)
     try:
@@ -103,10 +103,10 @@ def test_destination(ws: Workspace, body: dict[str, Any] = DestinationBody, *, r
     existing(redis, ws)
     config = validated(body)
     try:
-        key = run_test(config, settings, redis, ws)
+        done = run_test(config, settings, redis, ws)
     except TestFailed as exc:
         return failed(exc)
-    return {"ok": True, "key": key}
+    return {"ok": True, **done}
 
 
 @router.post("/v1/workspaces/{ws}/destinations", status_code=201, responses={400: {}, 429: {}},
@@ -147,7 +147,12 @@ def patch_destination(ws: Workspace, destination_id: str, body: dict[str, Any] =
             raise refused(field, "cannot be changed")
     if "type" in body and body["type"] != current.type:
         raise refused("type", "cannot be changed: create a destination of the other kind")
-    config = validated(current.merged(body))
+    try:
+        merged = current.merged(body)
+    except ValueError as exc:
+        field, _, reason = str(exc).partition(": ")
+        raise refused(field, reason) from None
+    config = validated(merged)
     reconnect = bool(current.CONNECTION & current.touched(body))
     if reconnect:
         try:

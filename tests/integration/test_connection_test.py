@@ -22,6 +22,7 @@ import httpx
 import pytest
 
 from tests import stack
+from tests.conftest import LOOPBACK_SPELLINGS
 from worker.errors import DeliveryError
 from worker.kinds.s3 import conntest
 from worker.kinds.s3.config import S3Config
@@ -318,27 +319,6 @@ def test_dns_rebinding_is_refused_when_the_connection_is_opened(monkeypatch: pyt
     time.sleep(0.3)
     assert target.accepted == []
 
-
-@pytest.fixture(scope="module")
-def public_api(workdir: Path, redis_server: stack.RedisServer) -> Iterator[stack.Api]:
-    """An api with the production default: private endpoints not allowed."""
-    env = stack.tracedrop_env(redis_server.url, TRACEDROP_ALLOW_PRIVATE_ENDPOINTS="false")
-    server = stack.api(workdir, env)
-    yield server
-    server.stop()
-
-
-@pytest.fixture()
-def public_admin(public_api: stack.Api, workspace: str) -> Iterator[stack.Admin]:
-    client = stack.Admin(public_api.url)
-    yield client
-    client.http.close()
-
-
-LOOPBACK_SPELLINGS = ["https://127.0.0.1", "https://127.1", "https://2130706433", "https://0x7f000001",
-                      "https://0177.0.0.1", "https://0x7f.1", "https://[::1]", "https://[::ffff:127.0.0.1]",
-                      "https://[::ffff:7f00:1]", "https://[64:ff9b::7f00:1]", "https://localhost",
-                      "https://s3.localhost", "https://127.0.0.1.:9000"]
 
 
 @pytest.mark.parametrize("endpoint", LOOPBACK_SPELLINGS)

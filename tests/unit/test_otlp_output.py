@@ -11,7 +11,7 @@ import pytest
 from api.formats.detect import decode
 from worker.document import build_document
 from worker.kinds.s3.writer import object_key
-from worker.otlp import export_json, export_request, ids
+from worker.kinds.webhook.otlp import export_json, export_request, ids
 from worker.paths import TRACE_VARIABLES, parse_template
 from worker.trace import stored_form, validate_trace
 

@@ -8,7 +8,7 @@ import time
 import pytest
 from standardwebhooks import Webhook, WebhookVerificationError
 
-from worker import signing
+from worker.kinds.webhook import signing
 
 SECRET = "whsec_" + base64.b64encode(b"k" * 32).decode()
 

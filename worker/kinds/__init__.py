@@ -6,10 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 from worker.destination import DestinationConfig, Saved
-from worker.kinds import s3
+from worker.kinds import s3, webhook
 from worker.kinds.base import Kind
 
-KINDS: dict[str, Kind] = {kind.name: kind for kind in (s3.KIND,)}
+KINDS: dict[str, Kind] = {kind.name: kind for kind in (s3.KIND, webhook.KIND)}
 DEFAULT = "s3"
 """The kind of a destination whose ``type`` is left out."""
 
@@ -38,5 +38,5 @@ def from_stored(data: dict[str, Any], *, secret_key: str) -> Saved:
     return kind_of(data).destination.from_stored(data, secret_key=secret_key)
 
 
-def connection_test(config: DestinationConfig, *, allow_private: bool) -> str:
+def connection_test(config: DestinationConfig, *, allow_private: bool) -> dict[str, Any]:
     return kind_named(config.type).connection_test(config, allow_private=allow_private)

@@ -22,8 +22,8 @@ class Writer(Protocol):
 
 
 class ConnectionTest(Protocol):
-    def __call__(self, config: Any, *, allow_private: bool) -> str:
-        """Raise a DeliveryError with one of the kind's test codes, or return what was written."""
+    def __call__(self, config: Any, *, allow_private: bool) -> dict[str, Any]:
+        """Raise a DeliveryError with one of the kind's test codes, or return what the test did (for the answer)."""
 
 
 @dataclass(frozen=True)

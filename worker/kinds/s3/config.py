@@ -4,28 +4,16 @@ from __future__ import annotations
 
 import re
 from typing import Annotated, ClassVar, Literal
-from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, StrictInt, field_validator, model_validator
 
-from worker.destination import DestinationConfig, Saved
+from worker.destination import DestinationConfig, Saved, check_url
 from worker.errors import TemplateError
 from worker.paths import BATCH_VARIABLES, TRACE_VARIABLES, PathTemplate, parse_template
 
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _REGION = re.compile(r"^[a-z0-9-]{1,64}$")
-_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 _ENDPOINT_HINT = r"^https?://[A-Za-z0-9.\[\]:-]+(/[A-Za-z0-9._~-]*)*$"
-
-
-def _valid_host(host: str) -> bool:
-    if host.startswith("[") or ":" in host:
-        return True  # an IPv6 literal: urlsplit has parsed it already
-    try:
-        ascii_host = host.rstrip(".").encode("idna").decode().lower()
-    except UnicodeError:
-        return False
-    return len(ascii_host) <= 253 and all(_LABEL.fullmatch(label) for label in ascii_host.split("."))
 
 
 class S3Config(DestinationConfig):
@@ -75,22 +63,8 @@ class S3Config(DestinationConfig):
         if value in (None, ""):
             return None
         assert value is not None
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError("must be an http(s) URL such as https://storage.example.com")
-        if parts.username is not None or parts.password is not None:
-            raise ValueError("must not carry user:password@; use access_key_id and access_secret")
-        if parts.query or parts.fragment:
-            raise ValueError("must not have a query or fragment")
-        if not _valid_host(parts.hostname):
-            raise ValueError("host is not a valid DNS name or IP address")
-        try:
-            port = parts.port
-        except ValueError:
-            port = 0
-        if port == 0 or parts.netloc.endswith(":"):
-            raise ValueError("port must be a number from 1 to 65535")
-        return value.rstrip("/")
+        return check_url(value, example="https://storage.example.com", query=False,
+                         userinfo="use access_key_id and access_secret").rstrip("/")
 
     @field_validator("prefix")
     @classmethod

@@ -41,10 +41,13 @@ def message_id(body: bytes) -> str:
     return "msg_" + hashlib.sha256(body).hexdigest()[:32]
 
 
-def headers(secret: str, body: bytes, *, timestamp: int) -> dict[str, str]:
-    """The three signature headers for ``body`` sent at ``timestamp`` (unix seconds)."""
+def headers(secret: str | None, body: bytes, *, timestamp: int) -> dict[str, str]:
+    """The headers for ``body`` sent at ``timestamp`` (unix seconds): ``webhook-id`` and ``webhook-timestamp``,
+    and with a secret ``webhook-signature``."""
     msg_id = message_id(body)
-    signed = f"{msg_id}.{timestamp}.".encode() + body
-    digest = hmac.new(secret_bytes(secret), signed, hashlib.sha256).digest()
-    return {"webhook-id": msg_id, "webhook-timestamp": str(timestamp),
-            "webhook-signature": "v1," + base64.b64encode(digest).decode()}
+    sent = {"webhook-id": msg_id, "webhook-timestamp": str(timestamp)}
+    if secret is not None:
+        signed = f"{msg_id}.{timestamp}.".encode() + body
+        digest = hmac.new(secret_bytes(secret), signed, hashlib.sha256).digest()
+        sent["webhook-signature"] = "v1," + base64.b64encode(digest).decode()
+    return sent

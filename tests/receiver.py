@@ -1,0 +1,170 @@
+"""A webhook receiver for the tests: a real HTTP server on loopback, in a thread of the test process.
+
+It records every request (method, path, headers, body) and answers as ``behave`` says: by default 200. A test
+swaps ``behave`` to answer 503, 401, refuse one trace, or hang (``hold``) until released.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import orjson
+from google.protobuf.json_format import MessageToDict
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from standardwebhooks import Webhook
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+    status: int = 0
+    """What the receiver answered (0 while it has not)."""
+
+    @property
+    def testing(self) -> bool:
+        return self.headers.get("x-test-connection") == "true"
+
+
+Answer = tuple[int, dict[str, str], bytes]
+Behaviour = Callable[[Request], Answer]
+
+
+def ok(_: Request) -> Answer:
+    return 200, {}, b""
+
+
+@dataclass
+class Receiver:
+    server: ThreadingHTTPServer
+    behave: Behaviour = ok
+    requests: list[Request] = field(default_factory=list)
+    hold: threading.Event | None = None
+    """While set to an unset Event, every request waits for it before answering (a hanging receiver)."""
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def url(self) -> str:
+        host, port = self.server.server_address[:2]
+        return f"http://{host}:{port}/hook"
+
+    def deliveries(self) -> list[Request]:
+        """The requests that were not connection tests."""
+        with self.lock:
+            return [r for r in self.requests if not r.testing]
+
+    def accepted(self) -> list[Request]:
+        """The deliveries it answered with a 2xx."""
+        return [r for r in self.deliveries() if 200 <= r.status < 300]
+
+    def stop(self) -> None:
+        if self.hold is not None:
+            self.hold.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def start_receiver() -> Receiver:
+    receiver: Receiver
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def _handle(self) -> None:
+            length = int(self.headers.get("content-length") or 0)
+            request = Request(self.command, self.path, {k.lower(): v for k, v in self.headers.items()},
+                              self.rfile.read(length))
+            with receiver.lock:
+                receiver.requests.append(request)
+            hold = receiver.hold
+            if hold is not None and not request.testing:
+                hold.wait(60)
+            status, headers, body = receiver.behave(request)
+            try:
+                self.send_response(status)
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+                self.wfile.flush()
+            except OSError:
+                self.close_connection = True  # the client gave up waiting: this answer never reached it
+                return
+            request.status = status
+
+        do_POST = do_PUT = _handle
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    receiver = Receiver(server)
+    threading.Thread(target=server.serve_forever, name="receiver", daemon=True).start()
+    return receiver
+
+
+def new_secret() -> str:
+    return "whsec_" + base64.b64encode(os.urandom(32)).decode()
+
+
+def webhook(receiver: Receiver, **fields: Any) -> dict[str, Any]:
+    return {"name": "hook", "type": "webhook", "url": receiver.url, **fields}
+
+
+def verified(secret: str, request: Request) -> bytes:
+    """The body once its Standard Webhooks signature verified (the library for JSON; the spec's steps for protobuf);
+    without a secret, that the request carries no signature."""
+    if not secret:
+        assert "webhook-signature" not in request.headers
+        return request.body
+    if request.headers["content-type"] == "application/json":
+        Webhook(secret).verify(request.body, request.headers)
+        return request.body
+    signed = f"{request.headers['webhook-id']}.{request.headers['webhook-timestamp']}.".encode() + request.body
+    key = base64.b64decode(secret.removeprefix("whsec_"))
+    expected = base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
+    assert request.headers["webhook-signature"] == f"v1,{expected}"
+    return request.body
+
+
+def span_ids(body: dict[str, Any]) -> list[str]:
+    """The ``tracedrop.id`` of every span of an OTLP/JSON (or protobuf-as-dict) body."""
+    found = []
+    for resource in body["resourceSpans"]:
+        for scope in resource["scopeSpans"]:
+            for span in scope["spans"]:
+                attributes = {a["key"]: a["value"] for a in span["attributes"]}
+                found.append(attributes["tracedrop.id"]["stringValue"])
+    return found
+
+
+def delivered_ids(receiver: Receiver, secret: str) -> list[str]:
+    """Every trace id the receiver got, after verifying each request and dropping redeliveries by webhook-id."""
+    ids: list[str] = []
+    seen: set[str] = set()
+    for request in receiver.accepted():
+        if request.headers["webhook-id"] in seen:
+            continue
+        seen.add(request.headers["webhook-id"])
+        body = verified(secret, request)
+        if request.headers["content-type"] == "application/x-protobuf":
+            ids += span_ids(MessageToDict(ExportTraceServiceRequest.FromString(body)))
+        else:
+            parsed = orjson.loads(body)
+            if isinstance(parsed, dict) and "resourceSpans" in parsed:
+                ids += span_ids(parsed)
+            else:
+                ids += [d["id"] for d in (parsed if isinstance(parsed, list) else [parsed])]
+    return ids

@@ -1,0 +1,56 @@
+"""Requests of a webhook destination: the body, by format, and the headers (signed). Pure.
+
+- ``json``: the per-trace document of the S3 destination; with ``batch_size`` 1 one object, otherwise always an
+  array (also when a split sends a single trace).
+- ``otlp_json``: OTLP/JSON, one span per trace (what OpenRouter's Webhook destination sends).
+- ``otlp_proto``: OTLP/HTTP protobuf, one span per trace.
+
+The connection test sends the format's empty payload: ``[]``, ``{"resourceSpans": []}``, or an empty
+``ExportTraceServiceRequest``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+from worker.document import build_document
+from worker.kinds.webhook import signing
+from worker.kinds.webhook.config import WebhookConfig
+from worker.kinds.webhook.otlp import export_json, export_request
+
+CONTENT_TYPES = {"json": "application/json", "otlp_json": "application/json", "otlp_proto": "application/x-protobuf"}
+
+
+def encode(fmt: str, traces: list[dict[str, Any]], *, privacy_mode: bool, batched: bool) -> bytes:
+    """The body carrying ``traces`` (stored form) in ``fmt``; ``batched`` when the destination's batch_size > 1."""
+    if fmt == "otlp_proto":
+        return bytes(export_request(traces, privacy_mode=privacy_mode).SerializeToString())
+    if fmt == "otlp_json":
+        return orjson.dumps(export_json(traces, privacy_mode=privacy_mode))
+    documents = [build_document(trace, privacy_mode=privacy_mode) for trace in traces]
+    return orjson.dumps(documents if batched else documents[0])
+
+
+def empty(fmt: str) -> bytes:
+    """The connection test's payload: the format's way of saying nothing."""
+    if fmt == "otlp_proto":
+        return bytes(ExportTraceServiceRequest().SerializeToString())
+    if fmt == "otlp_json":
+        return b'{"resourceSpans":[]}'
+    return b"[]"
+
+
+def headers(config: WebhookConfig, body: bytes, *, timestamp: int, testing: bool = False) -> dict[str, str]:
+    """A request's headers: the configured ones, the format's content type, ``webhook-id`` and
+    ``webhook-timestamp`` (so a receiver can drop redeliveries), ``webhook-signature`` when a secret is set, and
+    ``X-Test-Connection: true`` for the connection test."""
+    sent = {name: value.get_secret_value() for name, value in config.headers.items()}
+    sent["Content-Type"] = CONTENT_TYPES[config.format]
+    secret = config.signing_secret.get_secret_value() if config.signing_secret is not None else None
+    sent.update(signing.headers(secret, body, timestamp=timestamp))
+    if testing:
+        sent["X-Test-Connection"] = "true"
+    return sent

@@ -1,0 +1,112 @@
+"""A receiver's answers and urllib3's exceptions, mapped into tracedrop's error tree: the one place that does it.
+
+Delivery and the connection test read a status differently in one place only: a 400 passes the test (some
+receivers refuse an empty payload) but refuses a delivery.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import time
+
+from urllib3.exceptions import (
+    ConnectTimeoutError,
+    NameResolutionError,
+    NewConnectionError,
+    ProtocolError,
+    ReadTimeoutError,
+    SSLError,
+    TimeoutError,
+)
+
+from worker.egress import CONNECT_TIMEOUT, READ_TIMEOUT
+from worker.errors import DeliveryError, DestinationError, TraceRejected, TransientError
+from worker.retry import RETRY_AFTER_CAP_MS
+
+REFUSALS = frozenset({400, 413, 422})
+"""Statuses that refuse this content: a batch is split and sent a trace at a time; a single trace so refused goes
+to dead letters."""
+TRANSIENT = frozenset({408, 425, 429})
+EXCERPT_BYTES = 512
+"""How much of an answer's body a message or dead letter shows, at most."""
+
+
+class Refused(TraceRejected):
+    """The receiver refused this body (400, 413, 422)."""
+
+    code = "receiver_refused"
+
+
+def excerpt(body: bytes) -> str:
+    text = body[:EXCERPT_BYTES].decode("utf-8", "replace").strip()
+    return f": {text}" if text else " (no body)"
+
+
+def retry_after_ms(value: str | None, *, now: float | None = None) -> int | None:
+    """``Retry-After`` (seconds or an HTTP date) in milliseconds, capped at RETRY_AFTER_CAP_MS; None if absent or
+    unreadable."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        delay = int(value) * 1000
+    else:
+        try:
+            when = email.utils.parsedate_to_datetime(value).timestamp()
+        except (TypeError, ValueError):
+            return None
+        delay = int((when - (time.time() if now is None else now)) * 1000)
+    return max(0, min(delay, RETRY_AFTER_CAP_MS))
+
+
+def from_status(status: int, body: bytes, *, location: str | None = None, retry_after: str | None = None,
+                testing: bool = False) -> DeliveryError | None:
+    """What an answer means: None when the content was taken, else the error to record."""
+    shown = f"HTTP {status}{excerpt(body)}"
+    if 200 <= status < 300 or (testing and status == 400):
+        return None
+    if 300 <= status < 400:
+        return DestinationError(f"The receiver answered with a redirect ({shown}; Location: {location or 'none'}). "
+                                "tracedrop never follows redirects: use the final URL.", code="redirect_refused")
+    if status in (401, 403):
+        return DestinationError(f"The receiver refused the credentials ({shown}): check the headers (an "
+                                "Authorization header, an API key) and the signing secret.", code="unauthorized")
+    if status in (404, 405, 410):
+        return DestinationError(f"The receiver has no such endpoint, or it does not take this method ({shown}): "
+                                "check the URL and the method.", code="not_found")
+    if status >= 500 or status in TRANSIENT:
+        error = TransientError(f"The receiver failed ({shown}): tracedrop retries with backoff; if it lasts, "
+                               "check the receiver.", code="rate_limited" if status == 429 else "receiver_error")
+        error.retry_after_ms = retry_after_ms(retry_after)
+        return error
+    if status in REFUSALS:
+        return Refused(f"The receiver refused this content ({shown}).")
+    return DestinationError(f"The receiver refused the request ({shown}): check that the URL, method and format "
+                            "are what it expects.", code="receiver_refused")
+
+
+def from_exception(exc: Exception) -> DeliveryError:
+    """Translate a urllib3 exception; DeliveryErrors (the egress fence) pass through."""
+    if isinstance(exc, DeliveryError):
+        return exc
+    if isinstance(exc, NewConnectionError):  # a subclass of ConnectTimeoutError, for refused connections too
+        return TransientError("Nothing accepts connections at the URL: check the URL, the port and any firewall in "
+                              f"between. ({type(exc).__name__})", code="endpoint_unreachable")
+    if isinstance(exc, ConnectTimeoutError):
+        return TransientError(f"Nothing accepted a connection at the URL within {CONNECT_TIMEOUT} s: check the "
+                              "host, the port and any firewall in between.", code="timeout")
+    if isinstance(exc, ReadTimeoutError | TimeoutError):
+        return TransientError(f"The receiver accepted the connection but did not answer within {READ_TIMEOUT} s: "
+                              "check that it answers before doing slow work.", code="timeout")
+    if isinstance(exc, SSLError):
+        return DestinationError(f"Could not open a TLS connection to the receiver ({exc}): check that it serves "
+                                "https on that port, with a certificate valid for its host name.", code="tls_error")
+    if isinstance(exc, NameResolutionError):
+        reason = exc.__cause__ or exc
+        if isinstance(reason, DeliveryError):
+            return reason
+        return TransientError("The URL's host name does not resolve: check the URL.", code="endpoint_unreachable")
+    if isinstance(exc, ProtocolError | ConnectionError):
+        return TransientError("The receiver closed the connection without an answer: check the URL (http or "
+                              f"https, the port). ({type(exc).__name__})", code="endpoint_unreachable")
+    return TransientError(f"unexpected error: {type(exc).__name__}", code="unexpected")

@@ -1,0 +1,89 @@
+"""Delivery to a webhook destination: claimed traces in requests of ``batch_size``, sent concurrently.
+
+A request the receiver refuses for its content (400, 413, 422) is split and its traces sent one per request; a
+trace still refused alone goes to dead letters with the status and the start of the answer.
+"""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import Executor
+from typing import Any
+from urllib.parse import urlsplit
+
+import orjson
+
+from worker.destination import Destination
+from worker.errors import DeliveryError, TraceRejected
+from worker.kinds.webhook import body
+from worker.kinds.webhook.client import Client
+from worker.kinds.webhook.config import WebhookDestination
+from worker.kinds.webhook.errors import from_status
+from worker.outbox import Claimed
+from worker.ssrf import check_scheme
+from worker.verdict import Verdict
+
+REQUESTS_PER_CLAIM = 64
+"""Concurrent requests per claimed batch at batch_size 1; at most this many traces' worth with larger batches
+(at least two requests' worth)."""
+
+Outcome = tuple[list[int], DeliveryError | None]
+
+
+class WebhookWriter:
+    def __init__(self, *, pool: Executor, allow_private: bool) -> None:
+        self.pool = pool
+        self.allow_private = allow_private
+        self.client = Client(allow_private=allow_private)
+
+    def claim_limit(self, destination: Destination) -> int:
+        assert isinstance(destination, WebhookDestination)
+        size = destination.batch_size
+        return size * max(2, REQUESTS_PER_CLAIM // size)
+
+    def deliver(self, destination: Destination, claimed: list[Claimed]) -> Verdict:
+        assert isinstance(destination, WebhookDestination)
+        verdict = Verdict()
+        traces: list[tuple[int, dict[str, Any]]] = []
+        for item in claimed:
+            try:
+                traces.append((item.trace_id, orjson.loads(item.body)))
+            except orjson.JSONDecodeError as exc:
+                verdict.add([item.trace_id], TraceRejected(f"trace cannot be read: {exc}", code="unrenderable"))
+        size = destination.batch_size
+        requests = [traces[i:i + size] for i in range(0, len(traces), size)]
+        futures = [self.pool.submit(self._request, destination, batch) for batch in requests]
+        for future in futures:
+            for trace_ids, error in future.result():
+                verdict.add(trace_ids, error)
+        return verdict
+
+    def _request(self, destination: WebhookDestination, batch: list[tuple[int, dict[str, Any]]]) -> list[Outcome]:
+        """Send one request; split it when its content is refused (by the receiver, or unrenderable)."""
+        outcome = self._send(destination, batch)
+        if not isinstance(outcome[1], TraceRejected) or len(batch) == 1:
+            return [outcome]
+        outcomes: list[Outcome] = []
+        for i, single in enumerate(batch):
+            ids, error = self._send(destination, [single])
+            outcomes.append((ids, error))
+            if error is not None and not isinstance(error, TraceRejected):
+                outcomes.append(([tid for tid, _ in batch[i + 1:]], error))  # the receiver failed: the rest wait
+                break
+        return outcomes
+
+    def _send(self, destination: WebhookDestination, batch: list[tuple[int, dict[str, Any]]]) -> Outcome:
+        trace_ids = [trace_id for trace_id, _ in batch]
+        try:
+            data = body.encode(destination.format, [trace for _, trace in batch],
+                               privacy_mode=destination.privacy_mode, batched=destination.batch_size > 1)
+        except Exception as exc:
+            return trace_ids, TraceRejected(f"trace cannot be rendered: {exc}", code="unrenderable")
+        try:
+            check_scheme(urlsplit(destination.url).scheme, allow_private=self.allow_private)
+            answer = self.client.send(destination.method, destination.url, body=data,
+                                      headers=body.headers(destination, data, timestamp=int(time.time())))
+        except DeliveryError as exc:
+            return trace_ids, exc
+        return trace_ids, from_status(answer.status, answer.body, location=answer.location,
+                                      retry_after=answer.retry_after)

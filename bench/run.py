@@ -19,7 +19,7 @@ from typing import Any
 
 import orjson
 
-from bench import gateways, latency, raw
+from bench import gateways, latency, raw, webhooks
 from bench.variants import SHORT
 from bench.workload import Stack, machine_busy_seconds, rss_mb, tree
 
@@ -34,10 +34,14 @@ class Sizes:
     memory: int
     steady_seconds: float
     gateways: int
+    webhooks: dict[int, int]
+    """Traces per webhook drain, by batch_size."""
 
 
-FULL = Sizes(raw=3000, drain=6000, single=2000, memory=100_000, steady_seconds=20, gateways=2000)
-QUICK = Sizes(raw=1000, drain=5000, single=1000, memory=10_000, steady_seconds=10, gateways=1000)
+FULL = Sizes(raw=3000, drain=6000, single=2000, memory=100_000, steady_seconds=20, gateways=2000,
+             webhooks={1: 3000, 50: 20000})
+QUICK = Sizes(raw=1000, drain=5000, single=1000, memory=10_000, steady_seconds=10, gateways=1000,
+              webhooks={1: 1000, 50: 5000})
 
 
 def drain(bench: Stack, destination: str, bucket: str, *, processes: int, expected: int) -> dict[str, float]:
@@ -133,6 +137,9 @@ def run(sizes: Sizes, variant: str | None = None) -> dict[str, Any]:
         bench.delete_destination(formats)
         say(f"gateway formats, batches of 100: {gateways.describe(f['gateway_ingest'])}")
 
+        f["webhooks"] = webhooks.rates(bench, counts=sizes.webhooks)
+        say(f"webhook delivery, 1 worker process: {webhooks.describe(f['webhooks'])}")
+
         steady = bench.destination("e2e")
         worker = bench.worker("steady", 2)
         bench.wait_queue_empty()
@@ -207,6 +214,10 @@ def table(f: dict[str, Any]) -> list[tuple[str, str]]:
          f"{r['ingest_batch_to_drain']:.2f}  target >= 2: {mark(r['ingest_batch_to_drain'] >= 2)}"),
         *[(f"ingest {name} / native, same run", f"{ratio:.2f}  target >= 0.5: {mark(ratio >= 0.5)}")
           for name, ratio in f["gateway_ingest"]["ratios"].items()],
+        *[(f"webhook drain, batch_size {key.removeprefix('batch_')}, 1 worker process / plain client at "
+           f"{w['concurrency']} in flight", f"{w['tracedrop_per_s']:.0f} / {w['plain_per_s']:.0f} traces/s = "
+           f"{w['ratio']:.2f}" + (f"  target >= 0.8: {mark(w['ratio'] >= 0.8)}" if key == "batch_1" else ""))
+          for key, w in f["webhooks"].items()],
         ("e2e p99 at half the drain rate", f"{e10['p99_ms']:.0f} ms  target < 1000 ms: {mark(e10['p99_ms'] < 1000)}"),
         ("worker memory growth", f"{m['growth']:+.1%}  target < 10%: {mark(m['growth'] < 0.10)}"),
         ("noise: raw boto3 at the end / at the start", f"{r['raw_boto3_end_to_start']:.2f}"),
@@ -225,7 +236,7 @@ def report(f: dict[str, Any], path: Path) -> None:
     for name, value in rows:
         print(f"{name:<{width}}  {value}")
     path.parent.mkdir(exist_ok=True)
-    path.write_bytes(orjson.dumps(f, option=orjson.OPT_INDENT_2))
+    path.write_bytes(orjson.dumps(f, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS))
     print(f"\nworker: {f['worker_variant']}; wall {f['machine']['wall_s']:.0f} s; figures written to {path}")
 
 

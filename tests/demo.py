@@ -1,9 +1,10 @@
 """`make demo`: a private stack on loopback, configured through the HTTP API, fed ~20 traces, objects shown.
 
 Starts redis-server and SeaweedFS on free ports, the tracedrop api, a worker and beat; creates a workspace, an
-ingest key, two per-trace destinations (one in privacy mode) and one batch destination through the admin API;
-posts varied sample traces as a gateway would, and one as OpenRouter's Webhook sends it (OTLP/JSON); waits for
-every object and batch file; prints the keys, one object and one batch record; stops everything.
+ingest key, two per-trace destinations (one in privacy mode), one batch destination and a signed webhook to a
+receiver on loopback through the admin API; posts varied sample traces as a gateway would, and one as OpenRouter's
+Webhook sends it (OTLP/JSON); waits for every object, batch file and webhook request; prints the keys, one object,
+one batch record and what the receiver verified; stops everything.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import httpx
 import orjson
 
 from tests import stack
+from tests.receiver import delivered_ids, new_secret, start_receiver, webhook
 
 MODELS = [
     ("openai/gpt-4o", "OpenAI", "oai_completions"),
@@ -65,6 +67,7 @@ def say(text: str) -> None:
 
 def run(workdir: Path) -> None:
     services: list[stack.Service] = []
+    receiver = start_receiver()
     try:
         say("starting a private redis-server and SeaweedFS on free loopback ports")
         redis = stack.redis_server(workdir)
@@ -95,6 +98,14 @@ def run(workdir: Path) -> None:
                                                         mode="batch", every=2, limit=8))
         print(f"third destination {batch['id']}: mode=batch every={batch['every']}s limit={batch['limit']} "
               f"format={batch['format']}")
+        secret = new_secret()
+        hook = admin.destination("acme", webhook(receiver, name="events", format="json", batch_size=5,
+                                                 signing_secret=secret, headers={"Authorization": "Bearer demo"}))
+        print(f"fourth destination {hook['id']}: webhook to {hook['url']} format={hook['format']} "
+              f"batch_size={hook['batch_size']} headers={hook['headers']} signing_secret={hook['signing_secret']}")
+        [test] = receiver.requests
+        print(f"its connection test: {test.method} {test.path} body={test.body.decode()} "
+              f"X-Test-Connection={test.headers['x-test-connection']} webhook-id={test.headers['webhook-id']}")
 
         say("posting 20 traces as a gateway would")
         traces = sample_traces()
@@ -128,6 +139,18 @@ def run(workdir: Path) -> None:
             print(key_name)
         print(f"{len(batch_keys)} batch files (zstd CBOR, at most 8 records each) for the batch destination")
 
+        say("what the webhook receiver got (each request verified with the standardwebhooks library)")
+        deadline = time.monotonic() + 60
+        while len(delivered_ids(receiver, secret)) < len(traces) + 1:
+            if time.monotonic() > deadline:
+                raise SystemExit("the webhook did not receive every trace within 60 s")
+            time.sleep(0.3)
+        for request in receiver.accepted():
+            documents = orjson.loads(request.body)
+            print(f"{request.method} {request.path} webhook-id={request.headers['webhook-id']} "
+                  f"{len(documents)} traces: {', '.join(d['id'] for d in documents)}")
+        print(f"{len(delivered_ids(receiver, secret))} traces in {len(receiver.accepted())} signed requests")
+
         say("one object, pretty-printed")
         sample = sorted(k for k in keys if k.startswith("full/"))[0]
         body = store.client().get_object(Bucket="llm-traces", Key=sample)["Body"].read()
@@ -145,10 +168,11 @@ def run(workdir: Path) -> None:
         print(orjson.dumps(orjson.loads(next(json_lines(data))), option=orjson.OPT_INDENT_2).decode())
 
         say("destination status")
-        for destination in (full, private, batch):
+        for destination in (full, private, batch, hook):
             print(orjson.dumps(admin.status("acme", destination["id"])).decode())
     finally:
         say("stopping everything the demo started")
+        receiver.stop()
         for service in reversed(services):
             service.stop()
 

@@ -24,8 +24,9 @@ from worker.ssrf import check_scheme
 from worker.verdict import Verdict
 
 REQUESTS_PER_CLAIM = 64
-"""Concurrent requests per claimed batch at batch_size 1; at most this many traces' worth with larger batches
-(at least two requests' worth)."""
+"""Concurrent requests per claimed batch, at most (the runtime's thread pool runs them)."""
+TRACES_PER_CLAIM = 1000
+"""Traces claimed at once, at most, unless one request holds more (batch_size up to 1000)."""
 
 Outcome = tuple[list[int], DeliveryError | None]
 
@@ -39,7 +40,7 @@ class WebhookWriter:
     def claim_limit(self, destination: Destination) -> int:
         assert isinstance(destination, WebhookDestination)
         size = destination.batch_size
-        return size * max(2, REQUESTS_PER_CLAIM // size)
+        return size * max(1, min(REQUESTS_PER_CLAIM, TRACES_PER_CLAIM // size))
 
     def deliver(self, destination: Destination, claimed: list[Claimed]) -> Verdict:
         assert isinstance(destination, WebhookDestination)

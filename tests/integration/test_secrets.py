@@ -1,4 +1,5 @@
-"""Destination secrets: encrypted at rest, masked in every answer, never in a Celery message or a log."""
+"""Destination secrets (S3 credentials, webhook headers and signing secrets): encrypted at rest, masked in every
+answer, never in a Celery message or a log."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ import httpx
 import redis
 
 from tests import stack
-from tests.conftest import make_trace, wait_for_keys
+from tests.conftest import make_trace, wait_for, wait_for_keys
+from tests.receiver import delivered_ids, new_secret, start_receiver, webhook
 
 
 def everything_in(server: stack.RedisServer) -> bytes:
@@ -37,7 +39,9 @@ def test_the_secret_never_appears_outside_the_encrypted_store(
     running: stack.Api, redis_server: stack.RedisServer, workdir: Path, admin: stack.Admin, workspace: str,
     ingest: httpx.Client, s3: stack.SeaweedFS, bucket: str,
 ) -> None:
-    secret = s3.secret()
+    receiver = start_receiver()
+    signing_secret, header = new_secret(), "Bearer hook-credential-7d1f"
+    secrets = [s3.secret(), signing_secret, header]
     commands: list[bytes] = []
     monitor_client = redis.Redis(port=redis_server.port)
     stop = threading.Event()
@@ -53,22 +57,31 @@ def test_the_secret_never_appears_outside_the_encrypted_store(
     watcher.start()
 
     created = admin.destination(workspace, stack.s3_body(s3, bucket))
+    hook = admin.destination(workspace, webhook(receiver, signing_secret=signing_secret,
+                                                headers={"Authorization": header}))
     assert ingest.post("/v1/traces", json={"traces": [make_trace(i) for i in range(5)]}).status_code == 202
     wait_for_keys(s3, bucket, 5)
+    wait_for(lambda: len(delivered_ids(receiver, signing_secret)) == 5, what="5 webhook deliveries")
+    receiver.stop()
+    assert all(r.headers["authorization"] == header for r in receiver.requests)
     stop.set()
     redis.Redis(port=redis_server.port).ping()
     watcher.join(timeout=10)
 
     assert created["access_secret"] == "********"
+    assert hook["signing_secret"] == "********" and hook["headers"] == {"Authorization": "********"}
     listed = admin.http.get(f"/v1/workspaces/{workspace}/destinations").json()["destinations"]
-    fetched = admin.http.get(f"/v1/workspaces/{workspace}/destinations/{created['id']}").json()
+    fetched = [admin.http.get(f"/v1/workspaces/{workspace}/destinations/{d['id']}").json() for d in (created, hook)]
     audit = admin.http.get(f"/v1/workspaces/{workspace}/audit").text
-    for text in (str(listed), str(fetched), audit):
-        assert secret not in text
+    dump = everything_in(redis_server)
+    for secret in secrets:
+        for text in (str(listed), str(fetched), audit):
+            assert secret not in text
     assert any(b"td:dest:" in c for c in commands), "the monitor saw the destination being stored"
     assert any(b"tracedrop.deliver" in c for c in commands), "the monitor saw a Celery message"
-    assert not [c for c in commands if secret.encode() in c]
-    assert secret.encode() not in everything_in(redis_server)
-    for log in workdir.glob("*.log"):
-        if log.name.startswith(("api-", "worker-", "beat")):
-            assert secret.encode() not in log.read_bytes(), log.name
+    for secret in secrets:
+        assert not [c for c in commands if secret.encode() in c]
+        assert secret.encode() not in dump
+        for log in workdir.glob("*.log"):
+            if log.name.startswith(("api-", "worker-", "beat")):
+                assert secret.encode() not in log.read_bytes(), log.name

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -11,7 +12,7 @@ import pytest
 from api.formats.detect import decode
 from worker.document import build_document
 from worker.kinds.s3.writer import object_key
-from worker.kinds.webhook.otlp import export_json, export_request, ids
+from worker.kinds.webhook.otlp import attributes, export_json, export_request, ids
 from worker.paths import TRACE_VARIABLES, parse_template
 from worker.trace import stored_form, validate_trace
 
@@ -83,3 +84,13 @@ def test_custom_metadata_keeps_scalar_types_and_writes_objects_as_json() -> None
 def test_the_same_trace_encodes_to_the_same_bytes() -> None:
     first = export_request([stored(TRACE)], privacy_mode=False).SerializeToString()
     assert export_request([stored(TRACE)], privacy_mode=False).SerializeToString() == first
+
+
+def test_every_attribute_tracedrop_writes_is_documented() -> None:
+    documented = (Path(__file__).parents[2] / "docs" / "webhooks.md").read_text()
+    written = {key for trace in (TRACE, FAILED) for key, _ in attributes(stored(trace), privacy_mode=False)}
+    dynamic = {key for key in written if key.startswith(("trace.metadata.", "gen_ai.request."))
+               and key != "gen_ai.request.model"}
+    assert len(written - dynamic) > 20
+    missing = sorted(key for key in written - dynamic if f"`{key}`" not in documented)
+    assert missing == [], f"docs/webhooks.md does not name {missing}"

@@ -17,7 +17,7 @@ _ENDPOINT_HINT = r"^https?://[A-Za-z0-9.\[\]:-]+(/[A-Za-z0-9._~-]*)*$"
 
 
 class S3Config(DestinationConfig):
-    """An S3 destination, as the admin API accepts it (README: Destinations, S3)."""
+    """An S3 destination, as the admin API accepts it (docs/s3.md: Fields)."""
 
     SECRETS: ClassVar[tuple[str, ...]] = ("access_secret", "session_token")
     CONNECTION: ClassVar[frozenset[str]] = frozenset(

@@ -1,7 +1,7 @@
 """The S3 connection test: one small write with delivery's own client settings, within ``DEADLINE`` seconds.
 
 It writes through client.py (the only module that talks to boto3) and turns what happened into one of the codes
-the README lists, with a message a person can act on. The API runs it before saving a destination; the probe of a
+docs/s3.md lists, with a message a person can act on. The API runs it before saving a destination; the probe of a
 parked destination runs the same test.
 """
 
@@ -26,7 +26,7 @@ CODES = frozenset(
     {"invalid_access_key", "signature_mismatch", "access_denied", "no_such_bucket", "wrong_region",
      "endpoint_unreachable", "timeout", "endpoint_forbidden", "incompatible_endpoint"}
 )
-"""The codes a connection test answers with (README: Connection test)."""
+"""The codes a connection test answers with (docs/s3.md: Connection test)."""
 
 
 def key_for(prefix: str) -> str:

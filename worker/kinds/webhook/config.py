@@ -23,7 +23,7 @@ Format = Literal["otlp_json", "otlp_proto", "json"]
 
 
 class WebhookConfig(DestinationConfig):
-    """A webhook destination, as the admin API accepts it (README: Destinations, Webhook)."""
+    """A webhook destination, as the admin API accepts it (docs/webhooks.md)."""
 
     SECRETS: ClassVar[tuple[str, ...]] = ("signing_secret",)
     CONNECTION: ClassVar[frozenset[str]] = frozenset({"url", "method", "headers", "signing_secret", "format"})

@@ -19,7 +19,7 @@ CODES = frozenset(
     {"unauthorized", "not_found", "endpoint_unreachable", "timeout", "tls_error", "redirect_refused",
      "endpoint_forbidden", "receiver_error", "rate_limited", "receiver_refused"}
 )
-"""The codes a webhook's connection test answers with (README: Destinations, Webhook)."""
+"""The codes a webhook's connection test answers with (docs/webhooks.md)."""
 
 _clients: dict[bool, Client] = {}
 

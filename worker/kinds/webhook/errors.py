@@ -62,9 +62,9 @@ def retry_after_ms(value: str | None, *, now: float | None = None) -> int | None
 def from_status(status: int, body: bytes, *, location: str | None = None, retry_after: str | None = None,
                 testing: bool = False) -> DeliveryError | None:
     """What an answer means: None when the content was taken, else the error to record."""
-    shown = f"HTTP {status}{excerpt(body)}"
     if 200 <= status < 300 or (testing and status == 400):
         return None
+    shown = f"HTTP {status}{excerpt(body)}"
     if 300 <= status < 400:
         return DestinationError(f"The receiver answered with a redirect ({shown}; Location: {location or 'none'}). "
                                 "tracedrop never follows redirects: use the final URL.", code="redirect_refused")

@@ -45,6 +45,11 @@ class WebhookWriter:
     def deliver(self, destination: Destination, claimed: list[Claimed]) -> Verdict:
         assert isinstance(destination, WebhookDestination)
         verdict = Verdict()
+        try:
+            check_scheme(urlsplit(destination.url).scheme, allow_private=self.allow_private)
+        except DeliveryError as exc:
+            verdict.add([item.trace_id for item in claimed], exc)
+            return verdict
         traces: list[tuple[int, dict[str, Any]]] = []
         for item in claimed:
             try:
@@ -81,7 +86,6 @@ class WebhookWriter:
         except Exception as exc:
             return trace_ids, TraceRejected(f"trace cannot be rendered: {exc}", code="unrenderable")
         try:
-            check_scheme(urlsplit(destination.url).scheme, allow_private=self.allow_private)
             answer = self.client.send(destination.method, destination.url, body=data,
                                       headers=body.headers(destination, data, timestamp=int(time.time())))
         except DeliveryError as exc:

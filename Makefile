@@ -9,6 +9,7 @@ install: system-deps $(VENV)/.installed
 
 system-deps:
 	@command -v redis-server >/dev/null || { apt-get update -q && apt-get install -y -q redis-server; }
+	@command -v chromium >/dev/null || { apt-get update -q && apt-get install -y -q chromium; }
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)

@@ -10,6 +10,7 @@ from fastapi import Depends, Path, Request
 from redis import Redis
 
 from api.errors import ApiError
+from api.page import session
 from worker import store
 from worker.outbox import Outbox
 from worker.settings import Settings, get_settings
@@ -47,7 +48,20 @@ def bearer(request: Request) -> str:
     return token.strip()
 
 
-def require_admin(request: Request, settings: SettingsDep) -> None:
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def require_admin(request: Request, settings: SettingsDep, redis: RedisDep) -> None:
+    """The admin token as a bearer token, or a settings-page session (its cookie, and on every request that
+    changes something its CSRF token in ``X-CSRF-Token``)."""
+    if "authorization" not in request.headers and session.COOKIE in request.cookies:
+        found = session.find(redis, request.cookies[session.COOKIE])
+        if found is None:
+            raise ApiError(401, "unauthorized", "the session has ended: sign in again")
+        if request.method not in SAFE_METHODS and not session.same_token(request.headers.get("x-csrf-token"),
+                                                                         found.csrf):
+            raise ApiError(403, "csrf_refused", "send the page's CSRF token in X-CSRF-Token")
+        return
     expected = settings.admin_token.get_secret_value().encode()
     if not hmac.compare_digest(bearer(request).encode(), expected):
         raise ApiError(401, "unauthorized", "admin token missing or wrong")

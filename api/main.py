@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request, Response
+from fastapi.staticfiles import StaticFiles
 from redis import Redis
 
 from api import errors
 from api.deps import Announce
+from api.page import routes as page
 from api.routes import destinations, health, ingest, status, workspaces
 from worker import celery_app
 from worker.celery_app import configure
@@ -34,6 +38,25 @@ def create_app(announce: Announce = celery_app.announce) -> FastAPI:
 
     app = FastAPI(title="tracedrop", version="0.1.0", lifespan=lifespan)
     errors.install(app)
-    for module in (ingest, workspaces, destinations, status, health):
+    for module in (ingest, workspaces, destinations, status, health, page):
         app.include_router(module.router)
+    app.mount("/admin/static", StaticFiles(directory=Path(page.__file__).parent / "static"), name="static")
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next: Any) -> Response:
+        response: Response = await call_next(request)
+        response.headers.update(SECURITY_HEADERS)
+        return response
+
     return app
+
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+                               "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; "
+                               "object-src 'none'",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+}
+"""On every answer: the settings page runs no inline script and is never framed."""

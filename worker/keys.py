@@ -13,7 +13,9 @@ Per destination ``{id}``:
 
 Per trace ``td:t:{tid}`` the body and how many destinations still owe it; per workspace ``td:ws:{ws}`` (and
 ``td:ws:{ws}:...``) its settings, ``td:rl:{ws}`` the connection-test rate window; per ingest key ``td:key:{digest}``.
-Global: ``td:seq``, ``td:dests``, ``td:bdests``, ``td:m:*`` workspace counters, ``td:bn:*`` batch file counters.
+Global: ``td:seq``, ``td:dests``, ``td:bdests``, ``td:wss`` (workspace names), ``td:m:*`` workspace counters,
+``td:bn:*`` batch file counters. The settings page: ``td:sess:{digest}`` sessions, ``td:signin:{address}`` failed
+sign-ins.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ BATCH_DESTINATIONS = "td:bdests"
 ACCEPTED = "td:m:accepted"
 DISCARDED = "td:m:discarded"
 SPANS_IGNORED = "td:m:spans_ignored"
+WORKSPACES = "td:wss"
 
 _PER_DESTINATION = {"owed": "o", "stats": "s", "retrying": "r", "lanes": "l", "dead_letters": "dl",
                     "dead_reasons": "dr", "histogram": "h", "schedule": "b", "manifest": "bm", "export_lease": "bl",
@@ -99,6 +102,16 @@ def rate_window(workspace_name: str) -> str:
 
 def ingest_key(digest: str) -> str:
     return f"td:key:{digest}"
+
+
+def session(digest: str) -> str:
+    """A settings-page session, by the SHA-256 of its cookie."""
+    return f"td:sess:{digest}"
+
+
+def sign_in_failures(address: str) -> str:
+    """Wrong admin tokens sent to the sign-in form from one address, in the current minute."""
+    return f"td:signin:{address}"
 
 
 def file_counter(digest: str) -> str:

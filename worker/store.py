@@ -36,7 +36,10 @@ def key_digest(key: str) -> str:
 
 def put_workspace(redis: Redis, *, workspace: str, broadcast_enabled: bool) -> tuple[dict[str, Any], bool]:
     created = bool(redis.hsetnx(_ws(workspace), "created_at", now_iso()))
-    redis.hset(_ws(workspace), "broadcast_enabled", "1" if broadcast_enabled else "0")
+    with redis.pipeline() as pipe:
+        pipe.hset(_ws(workspace), "broadcast_enabled", "1" if broadcast_enabled else "0")
+        pipe.sadd(keys.WORKSPACES, workspace)
+        pipe.execute()
     record_audit(redis, workspace=workspace, action="workspace.created" if created else "workspace.updated",
                  detail={"broadcast_enabled": broadcast_enabled})
     return get_workspace(redis, workspace=workspace) or {}, created
@@ -51,6 +54,12 @@ def get_workspace(redis: Redis, *, workspace: str) -> dict[str, Any] | None:
         "broadcast_enabled": raw.get(b"broadcast_enabled") == b"1",
         "created_at": raw[b"created_at"].decode(),
     }
+
+
+def list_workspaces(redis: Redis) -> list[dict[str, Any]]:
+    names = sorted(name.decode() for name in redis.smembers(keys.WORKSPACES))
+    found = (get_workspace(redis, workspace=name) for name in names)
+    return [w for w in found if w is not None]
 
 
 # -- ingest keys --------------------------------------------------------------------------------------------

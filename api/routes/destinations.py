@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Body, Response
-from pydantic import SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from api.deps import Admin, AnnounceDep, OutboxDep, RedisDep, SettingsDep, Workspace
 from api.errors import ApiError, invalid
@@ -13,7 +13,9 @@ from api.responses import OrjsonResponse
 from api.routes.workspaces import existing
 from worker import keys, kinds, store
 from worker.destination import ASSIGNED, Destination, DestinationConfig
-from worker.errors import DeliveryError
+from worker.errors import DeliveryError, TemplateError
+from worker.kinds.s3.writer import SAMPLE_TRACE, sample_key
+from worker.paths import validate_prefix
 from worker.settings import Settings
 
 router = APIRouter(tags=["destinations"], dependencies=[Admin])
@@ -109,6 +111,29 @@ def test_destination(ws: Workspace, body: dict[str, Any] = DestinationBody, *, r
     return {"ok": True, **done}
 
 
+class KeyPreview(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    prefix: str = Field(default="", max_length=256)
+    path_template: str = Field(default="{prefix}/{date}", max_length=512)
+    mode: Literal["per_trace", "batch"] = "per_trace"
+    format: Literal["cbor.zstd", "jsonl.gz"] = "cbor.zstd"
+
+
+@router.post("/v1/workspaces/{ws}/destinations/preview-key")
+def preview_key(ws: Workspace, body: KeyPreview, redis: RedisDep) -> dict[str, Any]:
+    """The object key an S3 destination with this prefix and path template would give a sample trace."""
+    existing(redis, ws)
+    try:
+        validate_prefix(body.prefix)
+    except TemplateError as exc:
+        raise refused("prefix", str(exc)) from None
+    try:
+        key = sample_key(prefix=body.prefix, path_template=body.path_template, mode=body.mode, fmt=body.format)
+    except TemplateError as exc:
+        raise refused("path_template", str(exc)) from None
+    return {"key": key, "trace": SAMPLE_TRACE}
+
+
 @router.post("/v1/workspaces/{ws}/destinations", status_code=201, responses={400: {}, 429: {}},
              openapi_extra=FULL_BODY)
 def create_destination(ws: Workspace, body: dict[str, Any] = DestinationBody, *, redis: RedisDep,
@@ -137,11 +162,8 @@ def get_destination(ws: Workspace, destination_id: str, redis: RedisDep, setting
     return owned(redis, settings, ws, destination_id).public()
 
 
-@router.patch("/v1/workspaces/{ws}/destinations/{destination_id}", responses={400: {}, 429: {}},
-              openapi_extra=PARTIAL_BODY)
-def patch_destination(ws: Workspace, destination_id: str, body: dict[str, Any] = DestinationBody, *,
-                      redis: RedisDep, settings: SettingsDep, outbox: OutboxDep, announce: AnnounceDep) -> Any:
-    current = owned(redis, settings, ws, destination_id)
+def patched(current: Destination, body: dict[str, Any]) -> DestinationConfig:
+    """A saved destination with a PATCH body applied (secrets left out or masked are kept), validated."""
     for field in sorted(ASSIGNED):
         if field in body:
             raise refused(field, "cannot be changed")
@@ -152,7 +174,29 @@ def patch_destination(ws: Workspace, destination_id: str, body: dict[str, Any] =
     except ValueError as exc:
         field, _, reason = str(exc).partition(": ")
         raise refused(field, reason) from None
-    config = validated(merged)
+    return validated(merged)
+
+
+@router.post("/v1/workspaces/{ws}/destinations/{destination_id}/test", responses={400: {}, 429: {}},
+             openapi_extra=PARTIAL_BODY)
+def test_saved_destination(ws: Workspace, destination_id: str, body: dict[str, Any] = DestinationBody, *,
+                           redis: RedisDep, settings: SettingsDep) -> Any:
+    """The connection test of a saved destination with a PATCH body applied, using its stored secrets; saves
+    nothing."""
+    config = patched(owned(redis, settings, ws, destination_id), body)
+    try:
+        done = run_test(config, settings, redis, ws)
+    except TestFailed as exc:
+        return failed(exc)
+    return {"ok": True, **done}
+
+
+@router.patch("/v1/workspaces/{ws}/destinations/{destination_id}", responses={400: {}, 429: {}},
+              openapi_extra=PARTIAL_BODY)
+def patch_destination(ws: Workspace, destination_id: str, body: dict[str, Any] = DestinationBody, *,
+                      redis: RedisDep, settings: SettingsDep, outbox: OutboxDep, announce: AnnounceDep) -> Any:
+    current = owned(redis, settings, ws, destination_id)
+    config = patched(current, body)
     reconnect = bool(current.CONNECTION & current.touched(body))
     if reconnect:
         try:

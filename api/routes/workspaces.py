@@ -38,6 +38,11 @@ def put_workspace(ws: Workspace, body: WorkspaceIn, redis: RedisDep, response: R
     return data
 
 
+@router.get("/v1/workspaces")
+def list_workspaces(redis: RedisDep) -> dict[str, Any]:
+    return {"workspaces": store.list_workspaces(redis)}
+
+
 @router.get("/v1/workspaces/{ws}")
 def get_workspace(ws: Workspace, redis: RedisDep) -> dict[str, Any]:
     return existing(redis, ws)

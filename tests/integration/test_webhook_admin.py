@@ -232,3 +232,22 @@ def test_a_webhook_shows_in_status_and_metrics_like_any_destination(
     assert status["state"] == "healthy" and status["backlog"]["size"] == 0
     metrics = httpx.get(f"{api_server.url}/metrics", timeout=10).text
     assert f'destination="{destination}"' in metrics
+
+
+def test_a_saved_destination_is_tested_with_its_stored_secrets_and_a_change_applied(
+    admin: stack.Admin, workspace: str, receiver: Receiver
+) -> None:
+    def authorised(request: Request) -> Answer:
+        return (204, {}, b"") if request.headers.get("authorization") == "Bearer right" else (401, {}, b"no")
+
+    receiver.behave = authorised
+    created = admin.destination(workspace, hook(receiver.url, headers={"Authorization": "Bearer right"}))
+    route = f"{destinations(workspace)}/{created['id']}/test"
+
+    kept = admin.http.post(route, json={"headers": {"Authorization": MASK}})
+    assert kept.status_code == 200 and kept.json() == {"ok": True, "status": 204}
+    changed = admin.http.post(route, json={"headers": {"Authorization": "Bearer wrong"}})
+    assert changed.status_code == 400 and changed.json()["error"]["code"] == "unauthorized"
+    # nothing was saved by either
+    assert admin.http.post(route, json={}).json() == {"ok": True, "status": 204}
+    assert receiver.requests[-1].headers["authorization"] == "Bearer right"

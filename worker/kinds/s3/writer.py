@@ -8,13 +8,21 @@ from typing import Any
 
 import orjson
 
+from worker.batch import extension, file_stem
 from worker.destination import Destination
 from worker.document import build_document
 from worker.errors import DestinationError, TraceRejected
 from worker.kinds.s3 import client as s3
 from worker.kinds.s3.config import S3Config, S3Destination
 from worker.outbox import Claimed
-from worker.paths import PathTemplate, time_values
+from worker.paths import (
+    BATCH_VARIABLES,
+    TRACE_VARIABLES,
+    PathTemplate,
+    parse_template,
+    time_values,
+    validate_prefix,
+)
 from worker.verdict import Verdict
 
 Put = Callable[[str, bytes], None]
@@ -28,6 +36,21 @@ def object_key(template: PathTemplate, trace: dict[str, Any]) -> str:
     path = template.render(values)
     name = f"{trace['id']}-{epoch_ms // 1000}.json"
     return f"{path}/{name}" if path else name
+
+
+SAMPLE_TRACE: dict[str, Any] = {"id": "gen-1705312800-abc123", "timestamp": 1_705_312_800_000, "api_key_name": "prod backend"}
+"""The trace whose key the settings page shows while a path template is typed."""
+
+
+def sample_key(*, prefix: str, path_template: str, mode: str, fmt: str) -> str:
+    """The key SAMPLE_TRACE would get (per trace), or the first file of a cycle at its time (batch); TemplateError
+    says why the template or prefix is refused."""
+    validate_prefix(prefix)
+    if mode == "batch":
+        template = parse_template(path_template, prefix=prefix, allowed=BATCH_VARIABLES)
+        seconds = SAMPLE_TRACE["timestamp"] // 1000
+        return file_stem(template.render(time_values(seconds * 1000)), seconds) + extension(fmt)
+    return object_key(parse_template(path_template, prefix=prefix, allowed=TRACE_VARIABLES), SAMPLE_TRACE)
 
 
 def render_object(destination: S3Config, template: PathTemplate, body: bytes) -> tuple[str, bytes]:

@@ -1,0 +1,146 @@
+"""The settings page: sign in and out, and the pages, rendered on the server.
+
+Every change a page makes goes through the admin API itself (``static/app.js`` calls it with the session cookie and
+the CSRF token), so the page has the API's validation, connection test and audit entries, and nothing of its own.
+"""
+
+from __future__ import annotations
+
+import secrets
+import typing
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import parse_qs
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from api.deps import RedisDep, SettingsDep, Workspace
+from api.errors import ApiError
+from api.page import session
+from api.page.session import Session
+from api.routes.destinations import owned
+from api.routes.workspaces import existing
+from worker import kinds, store
+from worker.kinds.webhook.config import Format
+
+router = APIRouter(include_in_schema=False)
+templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+SIGN_IN = "/admin/sign-in"
+MAX_FORM_BYTES = 16 * 1024
+FORMATS = typing.get_args(Format)
+
+
+def secure(request: Request) -> bool:
+    """Whether the browser reached us over https (directly, or through a proxy that says so)."""
+    return request.url.scheme == "https" or request.headers.get("x-forwarded-proto", "") == "https"
+
+
+def current(request: Request, redis: RedisDep) -> Session | None:
+    return session.find(redis, request.cookies.get(session.COOKIE))
+
+
+def page(request: Request, name: str, found: Session | None, status_code: int = 200, **context: Any) -> Response:
+    return templates.TemplateResponse(request, name, {"csrf": found.csrf if found else "", **context},
+                                      status_code=status_code)
+
+
+async def form(request: Request) -> dict[str, str]:
+    body = await request.body()
+    fields = parse_qs(body[:MAX_FORM_BYTES].decode("utf-8", "replace"), keep_blank_values=True)
+    return {name: values[0] for name, values in fields.items()}
+
+
+def sign_in_page(request: Request, *, error: str | None = None, status_code: int = 200) -> Response:
+    token = secrets.token_urlsafe(32)
+    response = page(request, "sign_in.html", None, status_code=status_code, sign_in_csrf=token, error=error)
+    response.set_cookie(session.SIGN_IN_COOKIE, token, httponly=True, samesite="strict", secure=secure(request),
+                        path=SIGN_IN)
+    return response
+
+
+@router.get(SIGN_IN, response_class=HTMLResponse)
+def sign_in_form(request: Request) -> Response:
+    return sign_in_page(request)
+
+
+@router.post(SIGN_IN, response_class=HTMLResponse)
+async def sign_in(request: Request, redis: RedisDep, settings: SettingsDep) -> Response:
+    address = request.client.host if request.client else "unknown"
+    wait = session.blocked_for(redis, address)
+    if wait:
+        response = sign_in_page(request, error=f"Too many wrong tokens: try again in {wait} s.", status_code=429)
+        response.headers["Retry-After"] = str(wait)
+        return response
+    fields = await form(request)
+    if not session.same_token(fields.get("csrf"), request.cookies.get(session.SIGN_IN_COOKIE, "")):
+        return sign_in_page(request, error="The form expired: sign in again.", status_code=403)
+    if not session.same_token(fields.get("token"), settings.admin_token.get_secret_value()):
+        session.failed(redis, address)
+        return sign_in_page(request, error="That is not the admin token.", status_code=401)
+    token, _ = session.open_session(redis)
+    response = RedirectResponse("/admin", status_code=303)
+    response.set_cookie(session.COOKIE, token, httponly=True, samesite="strict", secure=secure(request),
+                        max_age=session.TTL_SECONDS, path="/")
+    response.delete_cookie(session.SIGN_IN_COOKIE, path=SIGN_IN)
+    return response
+
+
+@router.post("/admin/sign-out")
+async def sign_out(request: Request, redis: RedisDep) -> Response:
+    found = current(request, redis)
+    if found is not None and not session.same_token((await form(request)).get("csrf"), found.csrf):
+        return Response("CSRF token missing or wrong", status_code=403)
+    session.close(redis, request.cookies.get(session.COOKIE))
+    response = RedirectResponse(SIGN_IN, status_code=303)
+    response.delete_cookie(session.COOKIE, path="/")
+    return response
+
+
+def signed_in(request: Request, redis: RedisDep) -> Session:
+    """The page's session; without one the browser is sent to sign in."""
+    found = current(request, redis)
+    if found is None:
+        raise ApiError(303, "sign_in_required", "sign in first", headers={"Location": SIGN_IN})
+    return found
+
+
+SignedIn = Annotated[Session, Depends(signed_in)]
+
+
+@router.get("/admin", response_class=HTMLResponse)
+def workspaces_page(request: Request, redis: RedisDep, found: SignedIn) -> Response:
+    return page(request, "workspaces.html", found, workspaces=store.list_workspaces(redis))
+
+
+@router.get("/admin/workspaces/{ws}", response_class=HTMLResponse)
+def workspace_page(request: Request, ws: Workspace, redis: RedisDep, settings: SettingsDep,
+                   found: SignedIn) -> Response:
+    workspace = existing(redis, ws)
+    destinations = store.list_destinations(redis, workspace=ws, secret_key=settings.secret_key.get_secret_value())
+    return page(request, "workspace.html", found, workspace=workspace, destinations=destinations,
+                ingest_keys=store.list_ingest_keys(redis, workspace=ws))
+
+
+@router.get("/admin/workspaces/{ws}/destinations/new", response_class=HTMLResponse)
+def new_destination_page(request: Request, ws: Workspace, redis: RedisDep, found: SignedIn) -> Response:
+    existing(redis, ws)
+    return page(request, "form.html", found, workspace=ws, destination=None, kinds=sorted(kinds.KINDS),
+                formats=FORMATS, header_lines="")
+
+
+@router.get("/admin/workspaces/{ws}/destinations/{destination_id}", response_class=HTMLResponse)
+def destination_page(request: Request, ws: Workspace, destination_id: str, redis: RedisDep,
+                     settings: SettingsDep, found: SignedIn) -> Response:
+    return page(request, "destination.html", found, workspace=ws,
+                destination=owned(redis, settings, ws, destination_id))
+
+
+@router.get("/admin/workspaces/{ws}/destinations/{destination_id}/edit", response_class=HTMLResponse)
+def edit_destination_page(request: Request, ws: Workspace, destination_id: str, redis: RedisDep,
+                          settings: SettingsDep, found: SignedIn) -> Response:
+    public = owned(redis, settings, ws, destination_id).public()
+    header_lines = "\n".join(f"{name}: " for name in public.get("headers", {}))
+    return page(request, "form.html", found, workspace=ws, destination=public, kinds=[public["type"]],
+                formats=FORMATS, header_lines=header_lines)

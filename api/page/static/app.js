@@ -1,0 +1,344 @@
+// tracedrop settings page: every action is a call to the admin API, with the session cookie and the CSRF token.
+"use strict";
+
+const MASK = "********";
+const HINTS = {
+  healthy: "Delivering.",
+  failing: "Retrying with backoff: see the last error.",
+  parked: "Parked: nothing is attempted until a probe or a saved fix passes the connection test.",
+  disabled: "Disabled: no new traces are owed to it.",
+};
+
+function csrf() {
+  return document.querySelector('meta[name="csrf-token"]').content;
+}
+
+async function api(method, url, body) {
+  const options = { method, credentials: "same-origin", headers: { "X-CSRF-Token": csrf() } };
+  if (body !== undefined) {
+    options.headers["Content-Type"] = "application/json";
+    options.body = JSON.stringify(body);
+  }
+  const response = await fetch(url, options);
+  let data = null;
+  const text = await response.text();
+  if (text) {
+    try { data = JSON.parse(text); } catch (_) { data = { error: { code: "bad_answer", message: text } }; }
+  }
+  return { status: response.status, ok: response.ok, data };
+}
+
+function say(element, text, kind) {
+  if (!element) return;
+  element.textContent = text;
+  element.className = "outcome" + (kind ? " " + kind : "");
+}
+
+function errorText(data) {
+  const error = (data && data.error) || {};
+  return (error.code ? error.code + ": " : "") + (error.message || "unexpected answer");
+}
+
+function badge(status) {
+  const state = status.parked ? "parked" : status.state;
+  const span = document.createElement("span");
+  span.className = "badge " + state;
+  span.textContent = state;
+  span.title = HINTS[state] || "";
+  return span;
+}
+
+function age(seconds) {
+  if (seconds === null || seconds === undefined) return "";
+  return seconds < 120 ? Math.round(seconds) + " s" : Math.round(seconds / 60) + " min";
+}
+
+function lastError(status) {
+  const error = status.last_error;
+  if (!error) return document.createTextNode("");
+  const box = document.createElement("div");
+  const code = document.createElement("code");
+  code.textContent = error.code;
+  const message = document.createElement("span");
+  message.textContent = " " + error.message + " (" + error.at + ")";
+  box.append(code, message);
+  return box;
+}
+
+function fill(container, status) {
+  const set = (name, node) => {
+    const cell = container.querySelector('[data-field="' + name + '"]');
+    if (cell) cell.replaceChildren(node);
+  };
+  set("state", badge(status));
+  set("delivered", document.createTextNode(String(status.delivered)));
+  const oldest = age(status.backlog.oldest_age_seconds);
+  set("backlog", document.createTextNode(status.backlog.size + (oldest ? " (oldest " + oldest + ")" : "")));
+  set("dead_letters", document.createTextNode(String(status.dead_letters)));
+  set("last_success_at", document.createTextNode(status.last_success_at || "never"));
+  set("last_error", lastError(status));
+}
+
+function statusUrl(workspace, id) {
+  return "/v1/workspaces/" + encodeURIComponent(workspace) + "/destinations/" + encodeURIComponent(id);
+}
+
+async function refreshList(table) {
+  const workspace = table.dataset.workspace;
+  for (const row of table.querySelectorAll("tr[data-destination]")) {
+    const answer = await api("GET", statusUrl(workspace, row.dataset.destination) + "/status");
+    if (answer.ok) fill(row, answer.data);
+  }
+}
+
+async function refreshDetail(detail) {
+  const base = statusUrl(detail.dataset.workspace, detail.dataset.destination);
+  const answer = await api("GET", base + "/status");
+  if (answer.ok) fill(detail, answer.data);
+  const letters = await api("GET", base + "/dead-letters");
+  const body = document.querySelector("#dead-letters tbody");
+  if (letters.ok && body) {
+    body.replaceChildren(...letters.data.dead_letters.map((letter) => {
+      const row = document.createElement("tr");
+      for (const text of [letter.trace_id, letter.reason.code + ": " + letter.reason.message, letter.at]) {
+        const cell = document.createElement("td");
+        cell.textContent = text;
+        row.append(cell);
+      }
+      return row;
+    }));
+  }
+}
+
+function every(seconds, action) {
+  action();
+  setInterval(action, seconds * 1000);
+}
+
+// -- workspaces ------------------------------------------------------------------------------------------------
+
+function workspaces() {
+  const create = document.getElementById("create-workspace");
+  if (!create) return;
+  create.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const name = create.elements.workspace.value.trim();
+    const answer = await api("PUT", "/v1/workspaces/" + encodeURIComponent(name), { broadcast_enabled: false });
+    if (answer.ok) window.location.href = "/admin/workspaces/" + encodeURIComponent(name);
+    else say(create.querySelector(".outcome"), errorText(answer.data), "error");
+  });
+}
+
+function workspace() {
+  const toggle = document.getElementById("broadcast");
+  if (!toggle) return;
+  const name = toggle.closest("[data-workspace]").dataset.workspace;
+  const outcome = document.getElementById("broadcast-outcome");
+  toggle.addEventListener("change", async () => {
+    const answer = await api("PUT", "/v1/workspaces/" + encodeURIComponent(name),
+      { broadcast_enabled: toggle.checked });
+    if (answer.ok) say(outcome, "Broadcast " + (answer.data.broadcast_enabled ? "enabled" : "disabled") + ".", "ok");
+    else { toggle.checked = !toggle.checked; say(outcome, errorText(answer.data), "error"); }
+  });
+
+  const keys = document.getElementById("create-key");
+  const keyOutcome = document.getElementById("key-outcome");
+  keys.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const answer = await api("POST", "/v1/workspaces/" + encodeURIComponent(name) + "/ingest-keys",
+      { name: keys.elements.name.value.trim() });
+    if (!answer.ok) { say(keyOutcome, errorText(answer.data), "error"); return; }
+    document.getElementById("new-key-value").textContent = answer.data.key;
+    document.getElementById("new-key").hidden = false;
+    say(keyOutcome, "Ingest key " + answer.data.name + " created: copy it now, it is not shown again.", "ok");
+    keys.reset();
+  });
+  document.getElementById("copy-key").addEventListener("click", async () => {
+    const value = document.getElementById("new-key-value").textContent;
+    try { await navigator.clipboard.writeText(value); say(keyOutcome, "Copied.", "ok"); }
+    catch (_) { say(keyOutcome, "Select the key and copy it.", "error"); }
+  });
+  for (const button of document.querySelectorAll("button.revoke")) {
+    button.addEventListener("click", async () => {
+      if (!window.confirm("Revoke the ingest key " + button.dataset.name + "? Gateways using it are refused.")) return;
+      const answer = await api("DELETE", "/v1/workspaces/" + encodeURIComponent(name) + "/ingest-keys/" +
+        encodeURIComponent(button.dataset.key));
+      if (answer.ok) { button.closest("li").remove(); say(keyOutcome, "Revoked.", "ok"); }
+      else say(keyOutcome, errorText(answer.data), "error");
+    });
+  }
+
+  const table = document.getElementById("destinations");
+  if (table.querySelector("tr[data-destination]")) every(2, () => refreshList(table));
+}
+
+// -- a destination ---------------------------------------------------------------------------------------------
+
+function detail() {
+  const box = document.getElementById("detail");
+  if (!box) return;
+  const base = statusUrl(box.dataset.workspace, box.dataset.destination);
+  const outcome = document.getElementById("detail-outcome");
+  every(2, () => refreshDetail(box));
+  document.getElementById("replay").addEventListener("click", async () => {
+    const answer = await api("POST", base + "/dead-letters/replay");
+    const target = document.getElementById("replay-outcome");
+    if (answer.ok) { say(target, "Replayed " + answer.data.replayed + ".", "ok"); refreshDetail(box); }
+    else say(target, errorText(answer.data), "error");
+  });
+  const toggle = document.getElementById("toggle-enabled");
+  toggle.addEventListener("click", async () => {
+    const enabled = box.dataset.enabled !== "true";
+    const answer = await api("PATCH", base, { enabled });
+    if (!answer.ok) { say(outcome, errorText(answer.data), "error"); return; }
+    box.dataset.enabled = String(enabled);
+    toggle.textContent = enabled ? "Disable" : "Enable";
+    say(outcome, enabled ? "Enabled." : "Disabled.", "ok");
+    refreshDetail(box);
+  });
+  document.getElementById("delete").addEventListener("click", async () => {
+    if (!window.confirm("Delete this destination? What it still owes is dropped.")) return;
+    const answer = await api("DELETE", base);
+    if (answer.ok) window.location.href = "/admin/workspaces/" + encodeURIComponent(box.dataset.workspace);
+    else say(outcome, errorText(answer.data), "error");
+  });
+}
+
+// -- the add / edit form ---------------------------------------------------------------------------------------
+
+function lines(text) {
+  return text.split("\n").map((line) => line.trim()).filter((line) => line);
+}
+
+function collect(form, editing) {
+  const kind = form.querySelector('[data-name="type"]').value;
+  const body = {};
+  for (const input of form.querySelectorAll("[data-name]")) {
+    const fieldset = input.closest("fieldset[data-kind]");
+    if (fieldset && fieldset.dataset.kind !== kind) continue;
+    const name = input.dataset.name;
+    const type = input.dataset.type;
+    const value = input.value;
+    if (type === "bool") body[name] = input.checked;
+    else if (type === "number") { if (value.trim() !== "") body[name] = Number(value); }
+    else if (type === "list") {
+      const names = lines(value);
+      if (name === "api_key_names") body[name] = names.length ? names : null;
+      else body[name] = names;
+    } else if (type === "headers") {
+      const headers = {};
+      for (const line of lines(value)) {
+        const at = line.indexOf(":");
+        const header = at < 0 ? line : line.slice(0, at).trim();
+        const given = at < 0 ? "" : line.slice(at + 1).trim();
+        headers[header] = given === "" && editing ? MASK : given;
+      }
+      body[name] = headers;
+    } else if (type === "secret") {
+      if (value !== "") body[name] = value;
+      else if (!editing) body[name] = null;
+    } else if (value.trim() !== "" || name === "prefix") body[name] = value.trim();
+    else if (["region", "endpoint", "session_token"].includes(name)) body[name] = null;
+  }
+  if (kind === "webhook") { body.format = body.body_format; delete body.body_format; }
+  if (body.access_secret === null) delete body.access_secret;
+  if (body.signing_secret === null) delete body.signing_secret;
+  return body;
+}
+
+function clearProblems(form) {
+  for (const problem of form.querySelectorAll(".problem")) problem.textContent = "";
+}
+
+function showProblems(form, data) {
+  const problems = (data && data.error && data.error.problems) || [];
+  for (const problem of problems) {
+    const name = problem.field === "format" && form.querySelector('[data-name="type"]').value === "webhook"
+      ? "body_format" : problem.field.split(".")[0];
+    const box = form.querySelector('.field[data-field="' + name + '"] .problem');
+    if (box) box.textContent = problem.reason;
+  }
+}
+
+function showOutcome(form, answer, passed) {
+  const outcome = document.getElementById("form-outcome");
+  clearProblems(form);
+  if (answer.ok) { say(outcome, passed, "ok"); return true; }
+  say(outcome, errorText(answer.data), "error");
+  showProblems(form, answer.data);
+  return false;
+}
+
+function showKind(form) {
+  const kind = form.querySelector('[data-name="type"]').value;
+  for (const fieldset of form.querySelectorAll("fieldset[data-kind]")) {
+    const shown = fieldset.dataset.kind === kind;
+    fieldset.hidden = !shown;
+    fieldset.disabled = !shown;
+  }
+}
+
+function destinationForm() {
+  const form = document.getElementById("destination-form");
+  if (!form) return;
+  const workspace = form.dataset.workspace;
+  const id = form.dataset.destination;
+  const base = "/v1/workspaces/" + encodeURIComponent(workspace) + "/destinations";
+  const preview = document.getElementById("key-preview");
+  showKind(form);
+  form.querySelector('[data-name="type"]').addEventListener("change", () => showKind(form));
+
+  let pending = 0;
+  async function previewKey() {
+    const ticket = ++pending;
+    const value = (name) => form.querySelector('[data-name="' + name + '"]').value;
+    const answer = await api("POST", base + "/preview-key", {
+      prefix: value("prefix").trim(), path_template: value("path_template"), mode: value("mode"),
+      format: value("format"),
+    });
+    if (ticket !== pending) return;
+    if (answer.ok) say(preview, "A trace sent at 2024-01-15 10:00 UTC with key name 'prod backend' is written to " +
+      answer.data.key, "ok");
+    else say(preview, errorText(answer.data), "error");
+    preview.classList.add("preview");
+  }
+  for (const name of ["prefix", "path_template", "mode", "format"]) {
+    form.querySelector('[data-name="' + name + '"]').addEventListener("input", previewKey);
+  }
+  previewKey();
+
+  document.getElementById("test-connection").addEventListener("click", async () => {
+    say(document.getElementById("form-outcome"), "Testing…", "");
+    const body = collect(form, Boolean(id));
+    // A saved destination's secrets stay on the server: its test merges the form into what is stored.
+    const answer = await api("POST", id ? base + "/" + encodeURIComponent(id) + "/test" : base + "/test", body);
+    showOutcome(form, answer, "Connection test passed");
+  });
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    say(document.getElementById("form-outcome"), "Testing the connection and saving…", "");
+    const body = collect(form, Boolean(id));
+    const answer = id ? await api("PATCH", base + "/" + encodeURIComponent(id), body)
+      : await api("POST", base, body);
+    if (showOutcome(form, answer, "Saved: connection test passed")) {
+      window.location.href = "/admin/workspaces/" + encodeURIComponent(workspace) + "/destinations/" +
+        encodeURIComponent(answer.data.id);
+    }
+  });
+}
+
+// -- everywhere ------------------------------------------------------------------------------------------------
+
+function links() {
+  for (const button of document.querySelectorAll("button[data-href]")) {
+    button.addEventListener("click", () => { window.location.href = button.dataset.href; });
+  }
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  links();
+  workspaces();
+  workspace();
+  detail();
+  destinationForm();
+});

@@ -1,0 +1,330 @@
+"""The settings page at /admin, driven in Debian's Chromium by Playwright (the system browser: nothing is
+downloaded), against the real stack. What is asserted is what a person sees on the page.
+
+Screenshots of the list, the form with a failed test and a destination's detail view are written to
+docs/screenshots/ for the README.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from tests import stack
+from tests.conftest import make_trace
+from tests.receiver import Answer, Receiver, Request, start_receiver, webhook
+
+pytestmark = pytest.mark.usefixtures("running")
+
+TOKEN = "test-admin-token"
+SCREENSHOTS = Path(__file__).parents[2] / "docs" / "screenshots"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    SCREENSHOTS.mkdir(exist_ok=True)
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                              args=["--no-sandbox", "--disable-dev-shm-usage"])
+        yield launched
+        launched.close()
+
+
+def new_page(browser: Browser, base_url: str, *, width: int = 1280) -> Page:
+    context = browser.new_context(base_url=base_url, viewport={"width": width, "height": 900})
+    context.set_default_timeout(20_000)
+    return context.new_page()
+
+
+@pytest.fixture()
+def page(browser: Browser, api_server: stack.Api) -> Iterator[Page]:
+    opened = new_page(browser, api_server.url)
+    yield opened
+    opened.context.close()
+
+
+def sign_in(page: Page, token: str = TOKEN) -> None:
+    page.goto("/admin/sign-in")
+    page.get_by_label("Admin Token").fill(token)
+    page.get_by_role("button", name="Sign In").click()
+
+
+def test_a_wrong_token_reaches_nothing_and_sign_out_ends_the_session(page: Page, api_server: stack.Api,
+                                                                    admin: stack.Admin, workspace: str) -> None:
+    # A page without a session sends the browser to sign in
+    page.goto(f"/admin/workspaces/{workspace}")
+    expect(page).to_have_url(re.compile(r"/admin/sign-in$"))
+
+    # A wrong token is refused and opens nothing
+    sign_in(page, "not-the-token")
+    expect(page.get_by_role("alert")).to_have_text("That is not the admin token.")
+    page.goto("/admin")
+    expect(page).to_have_url(re.compile(r"/admin/sign-in$"))
+    assert TOKEN not in page.content()
+
+    # The right one opens the workspaces; the token is in no URL and nowhere in the page
+    sign_in(page)
+    expect(page.get_by_role("heading", name="Workspaces")).to_be_visible()
+    expect(page.get_by_role("link", name=workspace)).to_be_visible()
+    assert TOKEN not in page.url and TOKEN not in page.content()
+    cookie = next(c for c in page.context.cookies() if c["name"] == "td_session")
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
+
+    # A change without the CSRF token is refused, with the cookie
+    refused = page.evaluate("""async (ws) => (await fetch('/v1/workspaces/' + ws, {method: 'PUT',
+        headers: {'Content-Type': 'application/json'}, body: JSON.stringify({broadcast_enabled: false})})).status""",
+                            workspace)
+    assert refused == 403
+    signed_out_form = httpx.post(f"{api_server.url}/admin/sign-out", cookies={"td_session": cookie["value"]},
+                                 follow_redirects=False)
+    assert signed_out_form.status_code == 403  # a form post without the CSRF token
+    assert admin.http.get(f"/v1/workspaces/{workspace}").json()["broadcast_enabled"] is True
+
+    # Sign Out ends the session on the server: the old cookie opens nothing
+    page.get_by_role("button", name="Sign Out").click()
+    expect(page).to_have_url(re.compile(r"/admin/sign-in$"))
+    old = {"td_session": cookie["value"]}
+    assert httpx.get(f"{api_server.url}/admin", cookies=old, follow_redirects=False).status_code == 303
+    assert httpx.get(f"{api_server.url}/v1/workspaces/{workspace}", cookies=old).status_code == 401
+
+
+def test_five_wrong_tokens_in_a_minute_close_sign_in_for_a_minute(browser: Browser, workdir: Path,
+                                                                 redis_server: stack.RedisServer) -> None:
+    # Its own api on its own Redis database, so that the block does not reach the other tests' address
+    env = stack.tracedrop_env(redis_server.url.rsplit("/", 1)[0] + "/7")
+    server = stack.api(workdir, env)
+    opened = new_page(browser, server.url)
+    try:
+        for _ in range(5):
+            sign_in(opened, "wrong")
+            expect(opened.get_by_role("alert")).to_have_text("That is not the admin token.")
+        sign_in(opened)
+        expect(opened.get_by_role("alert")).to_contain_text("Too many wrong tokens")
+        answer = httpx.post(f"{server.url}/admin/sign-in", data={"token": TOKEN, "csrf": "x"})
+        assert answer.status_code == 429 and 0 < int(answer.headers["retry-after"]) <= 60
+    finally:
+        opened.context.close()
+        server.stop()
+
+
+def test_every_page_answers_with_the_security_headers(page: Page, api_server: stack.Api) -> None:
+    answer = page.goto("/admin/sign-in")
+    assert answer is not None
+    headers = answer.headers
+    assert "script-src 'self'" in headers["content-security-policy"]
+    assert "unsafe-inline" not in headers["content-security-policy"]
+    assert headers["x-frame-options"] == "DENY"
+    assert headers["referrer-policy"] == "no-referrer"
+    assert headers["x-content-type-options"] == "nosniff"
+
+
+def test_an_operator_sets_up_broadcast_and_watches_it_work(page: Page, api_server: stack.Api,
+                                                           admin: stack.Admin, tmp_path: Path) -> None:
+    store = stack.seaweedfs(tmp_path / "store")
+    receiver = start_receiver()
+    try:
+        run_the_flow(page, api_server, admin, store, receiver)
+    finally:
+        receiver.stop()
+        store.stop()
+
+
+def run_the_flow(page: Page, api_server: stack.Api, admin: stack.Admin, store: stack.SeaweedFS,
+                 receiver: Receiver) -> None:
+    bucket = f"page-{uuid.uuid4().hex[:8]}"
+    store.client().create_bucket(Bucket=bucket)
+    name = f"ws-page-{uuid.uuid4().hex[:6]}"
+
+    # Sign in and create a workspace; broadcast starts off and is enabled with the switch
+    sign_in(page)
+    page.get_by_label("Workspace").fill(name)
+    page.get_by_role("button", name="Create Workspace").click()
+    expect(page.get_by_role("heading", name=name)).to_be_visible()
+    switch = page.get_by_label("Enable Broadcast")
+    expect(switch).not_to_be_checked()
+    switch.check()
+    expect(page.locator("#broadcast-outcome")).to_have_text("Broadcast enabled.")
+    assert admin.http.get(f"/v1/workspaces/{name}").json()["broadcast_enabled"] is True
+
+    # An ingest key, shown once
+    page.get_by_label("Key Name").fill("gateway")
+    page.get_by_role("button", name="Create Ingest Key").click()
+    key = page.locator("#new-key-value")
+    expect(key).to_have_text(re.compile(r"^td_"))
+    ingest_key = key.inner_text()
+
+    # The S3 form with a wrong secret: the test fails with its code and hint, and nothing is saved
+    page.get_by_role("button", name="Add Destination").click()
+    page.get_by_label("Name", exact=True).fill("archive")
+    expect(page.get_by_label("Type")).to_have_value("s3")
+    page.get_by_label("Bucket Name").fill(bucket)
+    page.get_by_label("Region").fill("us-east-1")
+    page.get_by_label("Custom Endpoint").fill(store.endpoint)
+    page.get_by_label("Access Key Id").fill(stack.ADMIN_KEY)
+    page.get_by_label("Secret Access Key").fill("wrong-secret")
+    page.get_by_label("Prefix").fill("prod")
+    preview = page.locator("#key-preview")
+    expect(preview).to_contain_text("prod/2024-01-15/gen-1705312800-abc123-1705312800.json")
+    page.get_by_label("Path Template").fill("{prefix}/{nope}")
+    expect(preview).to_contain_text("nope")
+    page.get_by_label("Path Template").fill("{prefix}/{date}")
+    page.get_by_role("button", name="Test Connection").click()
+    outcome = page.locator("#form-outcome")
+    expect(outcome).to_contain_text("signature_mismatch")
+    expect(outcome).to_contain_text("check access_secret")
+    page.screenshot(path=str(SCREENSHOTS / "form-failed-test.png"), full_page=True)
+    page.get_by_role("button", name="Save").click()
+    expect(outcome).to_contain_text("signature_mismatch")
+    assert admin.http.get(f"/v1/workspaces/{name}/destinations").json() == {"destinations": []}
+
+    # A field the API refuses shows its reason next to it
+    page.get_by_label("Sampling Rate").fill("2")
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator('.field[data-field="sampling_rate"] .problem')).to_contain_text("less than or equal to 1")
+    page.get_by_label("Sampling Rate").fill("1")
+
+    # Fixed, it saves and the destination shows healthy
+    page.get_by_label("Secret Access Key").fill(store.secret())
+    page.get_by_role("button", name="Test Connection").click()
+    expect(outcome).to_have_text("Connection test passed")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("heading", name=re.compile("^archive"))).to_be_visible()
+    destination = page.url.rsplit("/", 1)[1]
+    page.get_by_role("link", name=name).click()
+    row = page.locator(f'tr[data-destination="{destination}"]')
+    expect(row.locator(".badge")).to_have_text("healthy")
+
+    # Traces sent through the ingest API: the delivered count rises on the open page
+    ingest = httpx.Client(base_url=api_server.url, headers={"Authorization": f"Bearer {ingest_key}"}, timeout=30)
+    assert ingest.post("/v1/traces", json={"traces": [make_trace(i) for i in range(5)]}).status_code == 202
+    expect(row.locator('[data-field="delivered"]')).to_have_text("5", timeout=60_000)
+    page.screenshot(path=str(SCREENSHOTS / "destinations.png"), full_page=True)
+
+    # The store stops: the destination turns failing with its error; it starts: the destination recovers
+    store.kill()
+    assert ingest.post("/v1/traces", json={"traces": [make_trace(i) for i in range(5, 10)]}).status_code == 202
+    expect(row.locator(".badge")).to_have_text("failing", timeout=60_000)
+    expect(row.locator('[data-field="last_error"]')).to_contain_text(
+        re.compile("endpoint_unreachable|timeout|store_unavailable"))
+    store.start()
+    expect(row.locator('[data-field="delivered"]')).to_have_text("10", timeout=120_000)
+    expect(row.locator(".badge")).to_have_text("healthy", timeout=30_000)
+
+    # A webhook with a poison trace: a dead letter, replayed from the detail view once the receiver is fixed
+    fixed = {"done": False}
+
+    def picky(request: Request) -> Answer:
+        if b"poison" in request.body and not fixed["done"]:
+            return 422, {}, b"poison is not welcome"
+        return 200, {}, b""
+
+    receiver.behave = picky
+    hook: dict[str, Any] = admin.destination(name, webhook(receiver, name="events", format="json"))
+    assert ingest.post("/v1/traces", json={"traces": [make_trace(20, user="poison")]}).status_code == 202
+    page.goto(f"/admin/workspaces/{name}/destinations/{hook['id']}")
+    letters = page.locator("#dead-letters tbody")
+    expect(letters).to_contain_text("receiver_refused", timeout=60_000)
+    expect(letters).to_contain_text("poison is not welcome")
+    page.screenshot(path=str(SCREENSHOTS / "destination-detail.png"), full_page=True)
+    fixed["done"] = True
+    page.get_by_role("button", name="Replay").click()
+    expect(page.locator("#replay-outcome")).to_have_text("Replayed 1.")
+    expect(page.locator('#detail [data-field="delivered"]')).to_have_text("1", timeout=60_000)
+    expect(letters).to_be_empty()
+
+    # Edit: secrets are never sent to the browser; the form says a value is stored, and leaving it keeps it
+    page.goto(f"/admin/workspaces/{name}/destinations/{destination}")
+    page.get_by_role("button", name="Edit").click()
+    secret_field = page.get_by_label("Secret Access Key")
+    expect(secret_field).to_have_attribute("placeholder", "stored")
+    expect(secret_field).to_have_value("")
+    assert store.secret() not in page.content()
+    page.get_by_label("Name", exact=True).fill("archive-2")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("heading", name=re.compile("^archive-2"))).to_be_visible()
+    ingest.close()
+
+
+def test_the_page_reads_at_phone_width_and_works_with_the_keyboard(browser: Browser, api_server: stack.Api,
+                                                                    admin: stack.Admin, workspace: str) -> None:
+    opened = new_page(browser, api_server.url, width=390)
+    try:
+        sign_in(opened)
+        opened.get_by_role("link", name=workspace).click()
+        expect(opened.get_by_label("Enable Broadcast")).to_be_visible()
+        width = opened.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390, f"the page scrolls sideways at phone width ({width} px)"
+
+        # Tab reaches the switch, and Space turns broadcast off
+        for _ in range(20):
+            opened.keyboard.press("Tab")
+            if opened.evaluate("document.activeElement.id") == "broadcast":
+                break
+        assert opened.evaluate("document.activeElement.id") == "broadcast", "Tab never reached the switch"
+        opened.keyboard.press("Space")
+        expect(opened.locator("#broadcast-outcome")).to_have_text("Broadcast disabled.")
+        assert admin.http.get(f"/v1/workspaces/{workspace}").json()["broadcast_enabled"] is False
+    finally:
+        opened.context.close()
+
+
+def test_a_webhook_is_added_edited_disabled_and_deleted_from_the_page(page: Page, admin: stack.Admin,
+                                                                      workspace: str) -> None:
+    receiver = start_receiver()
+    try:
+        key = admin.ingest_key(workspace, "old-gateway")
+        sign_in(page)
+        page.get_by_role("link", name=workspace).click()
+
+        # Revoking a key asks first
+        page.once("dialog", lambda dialog: dialog.accept())
+        page.get_by_role("button", name="Revoke old-gateway").click()
+        expect(page.locator("#key-outcome")).to_have_text("Revoked.")
+        assert admin.http.get(f"/v1/workspaces/{workspace}/ingest-keys").json()["ingest_keys"] == []
+        assert key
+
+        # The webhook form: its fields show for its type; the test passes against the receiver
+        page.get_by_role("button", name="Add Destination").click()
+        page.get_by_label("Name", exact=True).fill("events")
+        page.get_by_label("Type").select_option("webhook")
+        expect(page.get_by_label("Bucket Name")).to_be_hidden()
+        page.get_by_label("URL").fill(receiver.url)
+        page.get_by_label("Body Format").select_option("json")
+        page.get_by_label("Headers").fill("Authorization: Bearer page-secret")
+        page.get_by_label("Signing Secret").fill("whsec_" + "a" * 40)
+        page.get_by_role("button", name="Test Connection").click()
+        expect(page.locator("#form-outcome")).to_have_text("Connection test passed")
+        assert receiver.requests[-1].headers["authorization"] == "Bearer page-secret"
+        page.get_by_role("button", name="Save").click()
+        expect(page.get_by_role("heading", name=re.compile("^events"))).to_be_visible()
+
+        # Edit: the header's value is not sent back; saving with it left empty keeps it
+        page.get_by_role("button", name="Edit").click()
+        expect(page.get_by_label("Headers")).to_have_value("Authorization: ")
+        assert "page-secret" not in page.content()
+        page.get_by_label("Batch Size").fill("5")
+        page.get_by_role("button", name="Save").click()
+        expect(page.get_by_role("heading", name=re.compile("^events"))).to_be_visible()
+        assert receiver.requests[-1].testing and receiver.requests[-1].headers["authorization"] == "Bearer page-secret"
+        destination = page.url.rsplit("/", 1)[1]
+        saved = admin.http.get(f"/v1/workspaces/{workspace}/destinations/{destination}").json()
+        assert saved["batch_size"] == 5 and saved["headers"] == {"Authorization": "********"}
+
+        # Disable, then delete (after a confirmation)
+        page.get_by_role("button", name="Disable").click()
+        expect(page.locator('#detail [data-field="state"] .badge')).to_have_text("disabled")
+        page.once("dialog", lambda dialog: dialog.accept())
+        page.get_by_role("button", name="Delete").click()
+        expect(page.get_by_role("heading", name=workspace)).to_be_visible()
+        assert admin.http.get(f"/v1/workspaces/{workspace}/destinations").json() == {"destinations": []}
+    finally:
+        receiver.stop()

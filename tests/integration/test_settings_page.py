@@ -328,3 +328,16 @@ def test_a_webhook_is_added_edited_disabled_and_deleted_from_the_page(page: Page
         assert admin.http.get(f"/v1/workspaces/{workspace}/destinations").json() == {"destinations": []}
     finally:
         receiver.stop()
+
+
+def test_behind_an_https_proxy_the_session_cookie_is_secure(api_server: stack.Api) -> None:
+    with httpx.Client(base_url=api_server.url, headers={"X-Forwarded-Proto": "https"}) as client:
+        form = client.get("/admin/sign-in")
+        csrf = re.search(r'name="csrf" value="([^"]+)"', form.text)
+        assert csrf is not None and "secure" in form.headers["set-cookie"].lower()
+        # (a Secure cookie is not sent back over this plain loopback connection by httpx: send it by hand)
+        signed = client.post("/admin/sign-in", data={"token": TOKEN, "csrf": csrf.group(1)}, follow_redirects=False,
+                             headers={"Cookie": f"td_sign_in={form.cookies['td_sign_in']}"})
+    assert signed.status_code == 303 and signed.headers["location"] == "/admin"
+    cookie = next(c for c in signed.headers.get_list("set-cookie") if c.startswith("td_session="))
+    assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=strict" in cookie

@@ -38,7 +38,8 @@ def object_key(template: PathTemplate, trace: dict[str, Any]) -> str:
     return f"{path}/{name}" if path else name
 
 
-SAMPLE_TRACE: dict[str, Any] = {"id": "gen-1705312800-abc123", "timestamp": 1_705_312_800_000, "api_key_name": "prod backend"}
+SAMPLE_TRACE: dict[str, Any] = {"id": "gen-1705312800-abc123", "timestamp": 1_705_312_800_000,
+                                "api_key_name": "prod backend"}
 """The trace whose key the settings page shows while a path template is typed."""
 
 

@@ -60,7 +60,7 @@ class Installation:
     store: stack.SeaweedFS
     env: dict[str, str]
     api: stack.Api
-    beat: stack.Service
+    beat: stack.Service | None
     workers: list[stack.Service] = field(default_factory=list)
     admin: stack.Admin = field(init=False)
     ingest: httpx.Client = field(init=False)
@@ -108,8 +108,10 @@ class Installation:
 
 
 @contextmanager
-def installation(workdir: Path, store: stack.SeaweedFS, *, fsync: str = "everysec") -> Iterator[Installation]:
-    """Start redis-server (AOF, ``appendfsync`` = ``fsync``), the api and beat; stop all of it afterwards."""
+def installation(workdir: Path, store: stack.SeaweedFS, *, fsync: str = "everysec",
+                 beat: bool = True) -> Iterator[Installation]:
+    """Start redis-server (AOF, ``appendfsync`` = ``fsync``), the api and (unless ``beat`` is false) beat; stop all
+    of it afterwards."""
     workdir.mkdir(parents=True, exist_ok=True)
     with ExitStack() as cleanup:
         redis = stack.redis_server(workdir, fsync=fsync)
@@ -117,9 +119,10 @@ def installation(workdir: Path, store: stack.SeaweedFS, *, fsync: str = "everyse
         env = stack.tracedrop_env(redis.url)
         api = stack.api(workdir, env)
         cleanup.callback(api.stop)
-        beat = stack.beat(workdir, env)
-        cleanup.callback(beat.stop)
-        built = Installation(workdir, redis, store, env, api, beat)
+        scheduler = stack.beat(workdir, env) if beat else None
+        if scheduler is not None:
+            cleanup.callback(scheduler.stop)
+        built = Installation(workdir, redis, store, env, api, scheduler)
         cleanup.callback(lambda: [w.stop() for w in built.workers])
         cleanup.callback(built.admin.http.close)
         cleanup.callback(built.ingest.close)

@@ -14,8 +14,8 @@ Per destination ``{id}``:
 Per trace ``td:t:{tid}`` the body and how many destinations still owe it; per workspace ``td:ws:{ws}`` (and
 ``td:ws:{ws}:...``) its settings, ``td:rl:{ws}`` the connection-test rate window; per ingest key ``td:key:{digest}``.
 Global: ``td:seq``, ``td:dests``, ``td:bdests``, ``td:wss`` (workspace names), ``td:m:*`` workspace counters,
-``td:bn:*`` batch file counters. The settings page: ``td:sess:{digest}`` sessions, ``td:signin:{address}`` failed
-sign-ins.
+``td:bn:*`` batch file counters, ``td:heartbeat`` the heartbeat's lease. The settings page:
+``td:sess:{digest}`` sessions, ``td:signin:{address}`` failed sign-ins.
 """
 
 from __future__ import annotations
@@ -27,6 +27,8 @@ ACCEPTED = "td:m:accepted"
 DISCARDED = "td:m:discarded"
 SPANS_IGNORED = "td:m:spans_ignored"
 WORKSPACES = "td:wss"
+HEARTBEAT = "td:heartbeat"
+"""The lease of the worker that runs the heartbeat (reconciler, probes, batch ticks) now."""
 
 _PER_DESTINATION = {"owed": "o", "stats": "s", "retrying": "r", "lanes": "l", "dead_letters": "dl",
                     "dead_reasons": "dr", "histogram": "h", "schedule": "b", "manifest": "bm", "export_lease": "bl",

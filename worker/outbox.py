@@ -24,6 +24,7 @@ import orjson
 from redis import Redis
 
 from worker import keys
+from worker.bodies import pack, unpack
 
 LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
 
@@ -352,7 +353,7 @@ class Outbox:
         """
         args: list[Any] = [workspace, len(owed)]
         for body, destinations in owed:
-            args += [body, len(destinations), *destinations]
+            args += [pack(body), len(destinations), *destinations]
         first = int(self._accept(args=args))
         return [first + i for i in range(len(owed))]
 
@@ -361,7 +362,7 @@ class Outbox:
         """Lease up to ``limit`` due traces (``wanted`` first) to ``lane``, if the destination takes one more lane."""
         flat = self._claim(args=[destination_id, lane, limit, lease_ms, lanes, *wanted])
         outcome = flat[0].decode()
-        return Claim(outcome, [Claimed(int(flat[i]), flat[i + 1]) for i in range(1, len(flat), 2)])
+        return Claim(outcome, [Claimed(int(flat[i]), unpack(flat[i + 1])) for i in range(1, len(flat), 2)])
 
     def renew(self, destination_id: str, lane: str, trace_ids: list[int], *, lease_ms: int, slow: bool) -> bool:
         """Extend a working lane's lease and its traces'; False if the lane had expired."""
@@ -427,7 +428,7 @@ class Outbox:
             bodies = pipe.execute()
         letters = []
         for (tid, score), reason, body in zip(rows, reasons, bodies, strict=True):
-            trace = orjson.loads(body) if body else {}
+            trace = orjson.loads(unpack(body)) if body else {}
             letters.append({"trace_id": trace.get("id"), "seq": int(tid), "at_ms": int(score),
                             "reason": orjson.loads(reason) if reason else None})
         return letters

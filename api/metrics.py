@@ -25,6 +25,7 @@ _COUNTERS = {
 }
 _GAUGES: dict[str, tuple[str, Callable[[Status], float]]] = {
     "backlog_traces": ("Traces owed to the destination", lambda s: s.backlog),
+    "backlog_bytes": ("Redis bytes of the owed traces' stored (compressed) bodies", lambda s: s.backlog_bytes),
     "backlog_oldest_age_seconds": ("Age of the oldest trace owed to the destination (0 when none)",
                                    lambda s: s.oldest_age_seconds or 0.0),
     "retrying_traces": ("Owed traces that failed at least once and wait for another attempt", lambda s: s.retrying),

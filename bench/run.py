@@ -19,7 +19,7 @@ from typing import Any
 
 import orjson
 
-from bench import gateways, latency, raw, webhooks
+from bench import backlog_memory, gateways, latency, raw, scale, webhooks
 from bench.variants import SHORT
 from bench.workload import Stack, machine_busy_seconds, rss_mb, tree
 
@@ -108,6 +108,8 @@ def run(sizes: Sizes, variant: str | None = None) -> dict[str, Any]:
     started, busy, own = time.perf_counter(), machine_busy_seconds(), os.times()
     f: dict[str, Any] = {"sizes": sizes.__dict__, "worker_variant": variant or "as shipped",
                          "machine": {"cores": os.cpu_count(), "load_average_at_start": os.getloadavg()}}
+    f["backlog_memory"] = backlog_memory.measure()
+    say(f"Redis memory per owed trace: {backlog_memory.describe(f['backlog_memory'])}")
     bench = Stack.start()
     bench.variant = variant
     try:
@@ -131,6 +133,9 @@ def run(sizes: Sizes, variant: str | None = None) -> dict[str, Any]:
         bench.delete_destination(second)
         say(f"ingest {f['ingest_batch100']['per_s']:.0f}/s in batches of 100, {f['ingest_single']['per_s']:.0f}/s "
             f"one per request; drain {f['drain_1']['per_s']:.0f}/s (1 process), {f['drain_2']['per_s']:.0f}/s (2)")
+
+        f["scale"] = scale.drain_scale(bench, traces=sizes.drain)
+        say(f"drain scale: {scale.describe(f['scale'])}")
 
         formats = bench.destination("gateways")
         f["gateway_ingest"] = gateways.ingest_rates(bench, count=sizes.gateways)
@@ -199,6 +204,11 @@ def table(f: dict[str, Any]) -> list[tuple[str, str]]:
           for g in [f["gateway_ingest"]] for name in gateways.FORMATS],
         (f"drain {f['drain_1']['traces']} traces, 1 worker process", f"{f['drain_1']['per_s']:.0f} traces/s"),
         (f"drain {f['drain_2']['traces']} traces, 2 worker processes", f"{f['drain_2']['per_s']:.0f} traces/s"),
+        *[(f"drain {sizes_['drain']} traces, {n} worker process{'es' if n != '1' else ''} (scale table)",
+           f"{w['per_s']:.0f} traces/s; per trace {w['redis_commands_per_trace']:.1f} Redis commands, "
+           f"{w['redis_cpu_us_per_trace']:.0f} us Redis CPU "
+           f"(one node's ceiling ~{w['redis_ceiling_per_s'] or 0:,.0f}/s)")
+          for sizes_ in [f["sizes"]] for n, w in f["scale"].items()],
         (f"end to end at {e10['rate_per_s']:.0f}/s, 10 per request", latency.describe(e10)),
         (f"end to end at {f['e2e_quarter']['rate_per_s']:.0f}/s (a quarter), 10 per request",
          latency.describe(f["e2e_quarter"])),
@@ -218,6 +228,11 @@ def table(f: dict[str, Any]) -> list[tuple[str, str]]:
            f"{w['concurrency']} in flight", f"{w['tracedrop_per_s']:.0f} / {w['plain_per_s']:.0f} traces/s = "
            f"{w['ratio']:.2f}" + (f"  target >= 0.8: {mark(w['ratio'] >= 0.8)}" if key == "batch_1" else ""))
           for key, w in f["webhooks"].items()],
+        *[(f"Redis bytes per owed chat trace ({m['json_bytes_per_trace']:.0f} B of JSON), {stored}",
+           f"{m[stored]['redis_bytes_per_trace']:.0f} B = {m[stored]['per_json_byte']:.2f} per JSON byte"
+           + (f"  target <= 0.6: {mark(m[stored]['per_json_byte'] <= 0.6)}" if stored == "compressed" else "")
+           + f"; {m[stored]['hours_in_16_gb_at_1000_per_s']:.1f} h of backlog in 16 GB at 1,000 traces/s")
+          for m in [f["backlog_memory"]] for stored in ("plain", "compressed")],
         ("e2e p99 at half the drain rate", f"{e10['p99_ms']:.0f} ms  target < 1000 ms: {mark(e10['p99_ms'] < 1000)}"),
         ("worker memory growth", f"{m['growth']:+.1%}  target < 10%: {mark(m['growth'] < 0.10)}"),
         ("noise: raw boto3 at the end / at the start", f"{r['raw_boto3_end_to_start']:.2f}"),

@@ -270,23 +270,33 @@ return {stale, probe}
 """
 
 _STATUS = SERVER_NOW + """
--- ARGV: destination ids...: per destination {stats (flat), backlog, oldest accepted ms, dead letters, retrying,
--- lanes}, then now
+-- ARGV: sample size, then destination ids...: per destination {stats (flat), backlog, oldest accepted ms, dead
+-- letters, retrying, lanes, histogram, backlog bytes}, then now. Backlog bytes: the stored bodies of the owed
+-- traces, summed over the first (sample size) of them and scaled to the whole backlog beyond that.
 local out = {}
-for i = 1, #ARGV do
+local sample = tonumber(ARGV[1])
+for i = 2, #ARGV do
   local dest = ARGV[i]
   local owed = owed_key(dest)
   local oldest = false
-  local first = redis.call('ZRANGE', owed, 0, 0)
-  if #first > 0 then oldest = redis.call('HGET', body_key(first[1]), 'a') end
-  out[#out + 1] = {redis.call('HGETALL', stats_key(dest)), redis.call('ZCARD', owed), oldest,
+  local size = redis.call('ZCARD', owed)
+  local ids = redis.call('ZRANGE', owed, 0, sample - 1)
+  if #ids > 0 then oldest = redis.call('HGET', body_key(ids[1]), 'a') end
+  local bytes = 0
+  for _, tid in ipairs(ids) do bytes = bytes + redis.call('HSTRLEN', body_key(tid), 'b') end
+  if #ids > 0 and size > #ids then bytes = math.floor(bytes * size / #ids) end
+  out[#out + 1] = {redis.call('HGETALL', stats_key(dest)), size, oldest,
                    redis.call('ZCARD', dead_letters_key(dest)), redis.call('SCARD', retrying_key(dest)),
                    redis.call('ZCOUNT', lanes_key(dest), '(' .. now, '+inf'),
-                   redis.call('HGETALL', histogram_key(dest))}
+                   redis.call('HGETALL', histogram_key(dest)), bytes}
 end
 out[#out + 1] = now
 return out
 """
+
+
+BYTES_SAMPLE = 200
+"""A status sums the stored size of at most this many owed traces' bodies (and scales the sum to the backlog)."""
 
 
 @dataclass(frozen=True)
@@ -315,6 +325,8 @@ class Status:
     lanes: int
     histogram: dict[str, float]
     now_ms: int
+    backlog_bytes: int = 0
+    """Redis bytes of the owed traces' stored bodies: exact up to BYTES_SAMPLE owed traces, estimated beyond."""
 
     @property
     def oldest_age_seconds(self) -> float | None:
@@ -406,14 +418,15 @@ class Outbox:
         """Counters, state and backlog of each destination, in one round trip."""
         if not destination_ids:
             return {}
-        *rows, now = self._status(args=destination_ids)
+        *rows, now = self._status(args=[BYTES_SAMPLE, *destination_ids])
         found = {}
-        for destination_id, (stats, backlog, oldest, dead, retrying, lanes, histogram) in zip(
+        for destination_id, (stats, backlog, oldest, dead, retrying, lanes, histogram, stored) in zip(
                 destination_ids, rows, strict=True):
             found[destination_id] = Status(
                 stats=_pairs(stats), backlog=int(backlog), oldest_accepted_ms=int(oldest) if oldest else None,
                 dead_letters=int(dead), retrying=int(retrying), lanes=int(lanes),
-                histogram={k: float(v) for k, v in _pairs(histogram).items()}, now_ms=int(now))
+                histogram={k: float(v) for k, v in _pairs(histogram).items()}, now_ms=int(now),
+                backlog_bytes=int(stored))
         return found
 
     def status(self, destination_id: str) -> Status:

@@ -44,7 +44,7 @@ def test_a_worker_killed_mid_drain_loses_nothing_and_writes_nothing_twice(
         recovered = clock()
         assert keys == keys_of(range(2000))
         done = td.wait_status(destination, what="an empty backlog", delivered=2000)
-        assert done["backlog"] == {"size": 0, "oldest_age_seconds": None}
+        assert done["backlog"] == {"size": 0, "oldest_age_seconds": None, "bytes": 0}
         assert done["state"] == "healthy" and done["dead_lettered"] == 0
         print(f"\nworker SIGKILL: delivered {len(keys)}/2000 (at kill {at_kill['delivered']}, "
               f"{at_kill['in_flight_lanes']} lanes in flight), extra objects 0, all delivered {recovered}s after "
@@ -97,7 +97,7 @@ def test_an_s3_outage_is_visible_and_then_healed(tmp_path: Path) -> None:
             assert keys == keys_of(range(350))
             healed = td.wait_status(destination, what="healthy after the outage", state="healthy", delivered=350)
             assert healed["last_error"] is None and healed["retrying"] == 0
-            assert healed["backlog"] == {"size": 0, "oldest_age_seconds": None}
+            assert healed["backlog"] == {"size": 0, "oldest_age_seconds": None, "bytes": 0}
             print(f"\nS3 outage: delivered {len(keys)}/350, extra objects 0, store down {outage():.1f}s, "
                   f"{during['retried']} traces retried during the outage ({during['retrying']} waiting), "
                   f"all delivered {recovered}s after the store restarted")
@@ -142,7 +142,8 @@ def test_a_redis_crash_loses_no_trace_answered_202(tmp_path: Path, s3: stack.Sea
         with Redis.from_url(td.redis.url) as client:
             Outbox(client).accept([(stored(make_trace(999)), [destination])], workspace=WORKSPACE)
         assert all_keys(s3, bucket, {key_of(999)}, timeout=60) >= {key_of(999)}
-        done = td.wait_status(destination, what="an empty backlog", backlog={"size": 0, "oldest_age_seconds": None})
+        done = td.wait_status(destination, what="an empty backlog",
+                              backlog={"size": 0, "oldest_age_seconds": None, "bytes": 0})
         assert done["state"] == "healthy"
         print(f"\nredis SIGKILL (appendfsync always): delivered {len(keys_of(accepted) & keys)}/{len(accepted)} "
               f"answered 202, {len(refused)} answered 503 while down, extra objects "

@@ -58,7 +58,7 @@ def test_status_of_a_healthy_and_a_disabled_destination(
     assert ingest.post("/v1/traces", json=make_trace(1)).status_code == 202
     wait_for(lambda: admin.status(workspace, destination)["delivered"] == 1, what="one delivery")
     status = admin.status(workspace, destination)
-    assert status["last_success_at"] and status["backlog"] == {"size": 0, "oldest_age_seconds": None}
+    assert status["last_success_at"] and status["backlog"] == {"size": 0, "oldest_age_seconds": None, "bytes": 0}
 
     patched = admin.http.patch(f"/v1/workspaces/{workspace}/destinations/{destination}", json={"enabled": False})
     assert patched.status_code == 200

@@ -11,7 +11,7 @@ from redis import Redis
 
 from tests import stack
 from tests.conftest import make_trace
-from tests.faults import all_keys, key_of
+from tests.faults import all_keys, key_of, metric_samples
 from worker import keys
 from worker.bodies import unpack
 from worker.document import build_document
@@ -23,10 +23,12 @@ pytestmark = pytest.mark.usefixtures("running")
 ZSTD = b"\x28\xb5\x2f\xfd"
 
 
-def test_an_owed_trace_is_kept_compressed(admin: stack.Admin, workspace: str, ingest: httpx.Client,
-                                          s3: stack.SeaweedFS, bucket: str, redis_server: stack.RedisServer) -> None:
+def test_an_owed_trace_is_kept_compressed_and_its_bytes_are_in_the_status(
+    admin: stack.Admin, workspace: str, ingest: httpx.Client, s3: stack.SeaweedFS, bucket: str,
+    redis_server: stack.RedisServer, api_server: stack.Api,
+) -> None:
     # A batch destination exporting once a day keeps the trace owed, so its body stays in Redis
-    admin.destination(workspace, stack.s3_body(s3, bucket, mode="batch", every=86400))
+    destination = admin.destination(workspace, stack.s3_body(s3, bucket, mode="batch", every=86400))["id"]
     trace = make_trace(1, id=f"gen-{uuid.uuid4().hex}",
                        request={"messages": [{"role": "user", "content": "What is the capital of France? " * 20}]})
     assert ingest.post("/v1/traces", json={"traces": [trace]}).status_code == 202
@@ -36,6 +38,12 @@ def test_an_owed_trace_is_kept_compressed(admin: stack.Admin, workspace: str, in
             if (body := redis.hget(key, "b")) is not None and orjson.loads(unpack(body))["id"] == trace["id"]]
     assert len(mine) == 1
     assert mine[0].startswith(ZSTD) and len(mine[0]) < len(plain) / 2
+
+    # and the status and /metrics give the backlog's stored bytes
+    assert admin.status(workspace, destination)["backlog"] == {
+        "size": 1, "oldest_age_seconds": pytest.approx(0, abs=60), "bytes": len(mine[0])}
+    found = metric_samples(api_server.url)
+    assert found[("tracedrop_backlog_bytes", (("destination", destination), ("workspace", workspace)))] == len(mine[0])
 
 
 def test_a_body_stored_plain_before_compression_is_still_delivered(

@@ -1,10 +1,10 @@
 """`make demo`: a private stack on loopback, configured through the HTTP API, fed ~20 traces, objects shown.
 
-Starts redis-server and SeaweedFS on free ports, the tracedrop api, a worker and beat; creates a workspace, an
-ingest key, two per-trace destinations (one in privacy mode), one batch destination and a signed webhook to a
-receiver on loopback through the admin API; posts varied sample traces as a gateway would, and one as OpenRouter's
-Webhook sends it (OTLP/JSON); waits for every object, batch file and webhook request; prints the keys, one object,
-one batch record and what the receiver verified; stops everything.
+Starts redis-server and SeaweedFS on free ports, the tracedrop api and a worker (no beat: the worker runs the
+heartbeat); creates a workspace, an ingest key, two per-trace destinations (one in privacy mode), one batch
+destination and a signed webhook to a receiver on loopback through the admin API; posts varied sample traces as a
+gateway would, and one as OpenRouter's Webhook sends it (OTLP/JSON); waits for every object, batch file and webhook
+request; prints the keys, one object, one batch record and what the receiver verified; stops everything.
 """
 
 from __future__ import annotations
@@ -77,10 +77,10 @@ def run(workdir: Path) -> None:
         store.client().create_bucket(Bucket="llm-traces")
         print(f"redis {redis.url}   s3 {store.endpoint}")
 
-        say("starting tracedrop api, worker and beat")
+        say("starting tracedrop api and a worker (no beat: the worker runs the heartbeat itself)")
         env = stack.tracedrop_env(redis.url)
         api = stack.api(workdir, env)
-        services += [api, stack.worker(workdir, env, name="demo"), stack.beat(workdir, env)]
+        services += [api, stack.worker(workdir, env, name="demo")]
         print(f"api {api.url}")
 
         say("configuring through the admin API")

@@ -125,6 +125,8 @@ def test_every_page_answers_with_the_security_headers(page: Page, api_server: st
     assert headers["x-frame-options"] == "DENY"
     assert headers["referrer-policy"] == "no-referrer"
     assert headers["x-content-type-options"] == "nosniff"
+    for path in ("/admin", "/admin/static/app.js"):
+        assert "script-src 'self'" in httpx.get(f"{api_server.url}{path}").headers["content-security-policy"]
 
 
 def test_an_operator_sets_up_broadcast_and_watches_it_work(page: Page, api_server: stack.Api,

@@ -1,19 +1,23 @@
-"""Webhook delivery against a plain HTTP client posting the same bodies at the same concurrency from one process.
+"""Webhook delivery against plain HTTP clients posting the same bodies at the same concurrency from one process:
+urllib3 from threads, and aiohttp on one event loop.
 
 The receiver is a bare ASGI app under uvicorn in its own process, answering 200 to every POST and counting them. For
 each ``batch_size``, tracedrop drains a waiting backlog with one worker process (as the S3 drain figure does), then
-a urllib3 pool posts the very bodies tracedrop sent (rendered by the same code) from as many threads as tracedrop
-had requests in flight. Rounds alternate, so the machine's noise falls on both alike; each figure is the median.
+a urllib3 pool (from as many threads) and an aiohttp session post the very bodies tracedrop sent (rendered by the
+same code) with as many requests in flight as tracedrop had. Rounds alternate, so the machine's noise falls on all
+three alike; each figure is the median.
 """
 
 from __future__ import annotations
 
+import asyncio
 import statistics
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import aiohttp
 import httpx
 import orjson
 import urllib3
@@ -91,11 +95,36 @@ def tracedrop_rate(bench: Stack, hook: Receiver, *, batch_size: int, count: int,
     return count / seconds
 
 
+def same_bodies(*, batch_size: int, count: int, prefix: str) -> list[bytes]:
+    """The bodies tracedrop sends for these traces (rendered by the same code)."""
+    traces = [stored_form(TraceIn.model_validate(trace(i, prefix))) for i in range(count)]
+    return [body.encode("json", traces[i:i + batch_size], privacy_mode=False, batched=batch_size > 1)
+            for i in range(0, count, batch_size)]
+
+
+def plain_async_rate(hook: Receiver, *, batch_size: int, count: int, prefix: str) -> float:
+    """Traces/s of an aiohttp session posting the same bodies with ``concurrency(batch_size)`` in flight."""
+    bodies = same_bodies(batch_size=batch_size, count=count, prefix=prefix)
+
+    async def post_all() -> float:
+        connector = aiohttp.TCPConnector(limit=concurrency(batch_size))
+        async with aiohttp.ClientSession(connector=connector) as session:
+            async def post(data: bytes) -> None:
+                async with session.post(hook.url, data=data, headers={"Content-Type": "application/json"}) as answer:
+                    await answer.read()
+                    if answer.status != 200:
+                        raise RuntimeError(f"receiver answered {answer.status}")
+
+            started = time.perf_counter()
+            await asyncio.gather(*(post(data) for data in bodies))
+            return time.perf_counter() - started
+
+    return count / asyncio.run(post_all())
+
+
 def plain_rate(hook: Receiver, *, batch_size: int, count: int, prefix: str) -> float:
     """Traces/s of a urllib3 pool posting the same bodies from ``concurrency(batch_size)`` threads."""
-    traces = [stored_form(TraceIn.model_validate(trace(i, prefix))) for i in range(count)]
-    bodies = [body.encode("json", traces[i:i + batch_size], privacy_mode=False, batched=batch_size > 1)
-              for i in range(0, count, batch_size)]
+    bodies = same_bodies(batch_size=batch_size, count=count, prefix=prefix)
     threads = concurrency(batch_size)
     http = urllib3.PoolManager(maxsize=threads)
     headers = {"Content-Type": "application/json"}
@@ -117,15 +146,19 @@ def rates(bench: Stack, *, counts: dict[int, int], rounds: int = 3) -> dict[str,
     try:
         figures: dict[str, Any] = {}
         for batch_size, count in counts.items():
-            ours, plain = [], []
+            ours, plain, plain_async = [], [], []
             for round_ in range(rounds):
                 ours.append(tracedrop_rate(bench, hook, batch_size=batch_size, count=count,
                                            prefix=f"h{batch_size}r{round_}"))
                 plain.append(plain_rate(hook, batch_size=batch_size, count=count, prefix=f"p{batch_size}r{round_}"))
+                plain_async.append(plain_async_rate(hook, batch_size=batch_size, count=count,
+                                                    prefix=f"a{batch_size}r{round_}"))
             figures[f"batch_{batch_size}"] = {
                 "traces": count, "concurrency": concurrency(batch_size), "tracedrop_per_s": statistics.median(ours),
-                "plain_per_s": statistics.median(plain), "rounds": {"tracedrop": ours, "plain": plain},
-                "ratio": statistics.median(ours) / statistics.median(plain)}
+                "plain_per_s": statistics.median(plain), "plain_async_per_s": statistics.median(plain_async),
+                "rounds": {"tracedrop": ours, "plain": plain, "plain_async": plain_async},
+                "ratio": statistics.median(ours) / statistics.median(plain),
+                "ratio_async": statistics.median(ours) / statistics.median(plain_async)}
         return figures
     finally:
         hook.service.stop()
@@ -133,7 +166,8 @@ def rates(bench: Stack, *, counts: dict[int, int], rounds: int = 3) -> dict[str,
 
 def describe(figures: dict[str, Any]) -> str:
     return "; ".join(f"batch_size {key.removeprefix('batch_')}: tracedrop {f['tracedrop_per_s']:.0f} traces/s, "
-                     f"plain client {f['plain_per_s']:.0f}/s at {f['concurrency']} in flight ({f['ratio']:.2f}x)"
+                     f"plain urllib3 threads {f['plain_per_s']:.0f}/s ({f['ratio']:.2f}x), plain aiohttp "
+                     f"{f['plain_async_per_s']:.0f}/s ({f['ratio_async']:.2f}x), {f['concurrency']} in flight"
                      for key, f in figures.items())
 
 

@@ -1,21 +1,22 @@
 """Connection-time endpoint check: every connection a destination client opens goes to an address the rules allow.
 
-The one egress fence of every kind. botocore (S3) and the webhook client both send through urllib3 connection
-pools: ``install`` (for a boto3 client) and ``pool_manager`` (for webhooks) use connection classes that resolve the
-host themselves, check every address (``worker.ssrf.checked_addresses``) and connect to the
-address that was checked, so a DNS answer that changes after the destination was saved (DNS rebinding) is refused
-when the connection is opened, and nothing reaches a second, unchecked answer. Redirects are never followed:
-botocore sends with ``Retry(False)``, and the S3 client turns S3's region redirects off for custom endpoints.
+The one egress fence of every kind. botocore (S3) sends through urllib3 connection pools: ``install`` swaps in
+connection classes that resolve the host themselves, check every address (``worker.ssrf.checked_addresses``) and
+connect to the address that was checked. The webhook client (aiohttp) resolves through ``CheckedResolver``, which
+does the same. So a DNS answer that changes after the destination was saved (DNS rebinding) is refused when the
+connection is opened, and nothing reaches a second, unchecked answer. Redirects are never followed: botocore sends
+with ``Retry(False)``, the S3 client turns S3's region redirects off for custom endpoints, and the webhook client
+sends with ``allow_redirects=False``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from typing import Any
 
+from aiohttp.abc import AbstractResolver, ResolveResult
 from botocore.awsrequest import AWSHTTPConnection, AWSHTTPConnectionPool, AWSHTTPSConnection, AWSHTTPSConnectionPool
-from urllib3 import HTTPConnectionPool, HTTPSConnectionPool, PoolManager, Timeout
-from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
 
 from worker.ssrf import checked_addresses
@@ -61,14 +62,6 @@ class _HTTPS(_Checked, AWSHTTPSConnection):
     pass
 
 
-class _PlainHTTP(_Checked, HTTPConnection):
-    pass
-
-
-class _PlainHTTPS(_Checked, HTTPSConnection):
-    pass
-
-
 def _pools(allow_private: bool, connections: tuple[type, type], pools: tuple[type, type]) -> dict[str, type]:
     http = type("CheckedHTTPConnection", (connections[0],), {"allow_private": allow_private})
     https = type("CheckedHTTPSConnection", (connections[1],), {"allow_private": allow_private})
@@ -80,18 +73,6 @@ def _pools(allow_private: bool, connections: tuple[type, type], pools: tuple[typ
 
 _POOLS = {allowed: _pools(allowed, (_HTTP, _HTTPS), (AWSHTTPConnectionPool, AWSHTTPSConnectionPool))
           for allowed in (False, True)}
-_PLAIN_POOLS = {allowed: _pools(allowed, (_PlainHTTP, _PlainHTTPS), (HTTPConnectionPool, HTTPSConnectionPool))
-                for allowed in (False, True)}
-
-
-def pool_manager(*, allow_private: bool, maxsize: int) -> PoolManager:
-    """A urllib3 PoolManager whose every connection goes through the check; it never retries or follows a
-    redirect (``retries=False``), and waits ``CONNECT_TIMEOUT`` / ``READ_TIMEOUT``."""
-    manager = PoolManager(num_pools=64, maxsize=maxsize, block=False, retries=False,
-                          timeout=Timeout(connect=CONNECT_TIMEOUT, read=READ_TIMEOUT))
-    manager.pool_classes_by_scheme = _PLAIN_POOLS[allow_private]
-    return manager
-
 
 def install(client: Any, *, allow_private: bool) -> None:
     """Make every direct connection ``client`` opens go through the check; fail closed if botocore changed shape.
@@ -104,3 +85,24 @@ def install(client: Any, *, allow_private: bool) -> None:
     if manager is None or not isinstance(getattr(manager, "pool_classes_by_scheme", None), dict):
         raise RuntimeError("botocore's HTTP session has changed shape: cannot check endpoint connections")
     manager.pool_classes_by_scheme = _POOLS[allow_private]
+
+
+class CheckedResolver(AbstractResolver):
+    """aiohttp's resolver for webhooks: every address a name resolves to is checked (EndpointForbidden otherwise)
+    and aiohttp connects to exactly the addresses returned, with the host name for TLS. So the same rules and the
+    same pinning hold for webhooks as for S3."""
+
+    def __init__(self, *, allow_private: bool) -> None:
+        self.allow_private = allow_private
+
+    async def resolve(self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+                      ) -> list[ResolveResult]:
+        loop = asyncio.get_running_loop()
+        addresses = await loop.run_in_executor(None, lambda: checked_addresses(host, port,
+                                                                             allow_private=self.allow_private))
+        return [{"hostname": host, "host": str(address), "port": port,
+                 "family": socket.AF_INET6 if address.version == 6 else socket.AF_INET, "proto": 0,
+                 "flags": socket.AI_NUMERICHOST} for address in addresses]
+
+    async def close(self) -> None:
+        pass

@@ -1,4 +1,4 @@
-"""A receiver's answers and urllib3's exceptions, mapped into tracedrop's error tree: the one place that does it.
+"""A receiver's answers and aiohttp's exceptions, mapped into tracedrop's error tree: the one place that does it.
 
 Delivery and the connection test read a status differently in one place only: a 400 passes the test (some
 receivers refuse an empty payload) but refuses a delivery.
@@ -6,18 +6,12 @@ receivers refuse an empty payload) but refuses a delivery.
 
 from __future__ import annotations
 
+import asyncio
 import email.utils
+import ssl
 import time
 
-from urllib3.exceptions import (
-    ConnectTimeoutError,
-    NameResolutionError,
-    NewConnectionError,
-    ProtocolError,
-    ReadTimeoutError,
-    SSLError,
-    TimeoutError,
-)
+import aiohttp
 
 from worker.egress import CONNECT_TIMEOUT, READ_TIMEOUT
 from worker.errors import DeliveryError, DestinationError, TraceRejected, TransientError
@@ -85,28 +79,25 @@ def from_status(status: int, body: bytes, *, location: str | None = None, retry_
                             "are what it expects.", code="receiver_refused")
 
 
-def from_exception(exc: Exception) -> DeliveryError:
-    """Translate a urllib3 exception; DeliveryErrors (the egress fence) pass through."""
+def from_exception(exc: BaseException) -> DeliveryError:
+    """Translate an aiohttp exception; DeliveryErrors (the egress fence) pass through."""
     if isinstance(exc, DeliveryError):
         return exc
-    if isinstance(exc, NewConnectionError):  # a subclass of ConnectTimeoutError, for refused connections too
-        return TransientError("Nothing accepts connections at the URL: check the URL, the port and any firewall in "
-                              f"between. ({type(exc).__name__})", code="endpoint_unreachable")
-    if isinstance(exc, ConnectTimeoutError):
-        return TransientError(f"Nothing accepted a connection at the URL within {CONNECT_TIMEOUT} s: check the "
-                              "host, the port and any firewall in between.", code="timeout")
-    if isinstance(exc, ReadTimeoutError | TimeoutError):
-        return TransientError(f"The receiver accepted the connection but did not answer within {READ_TIMEOUT} s: "
-                              "check that it answers before doing slow work.", code="timeout")
-    if isinstance(exc, SSLError):
+    if isinstance(exc, aiohttp.ClientSSLError | ssl.SSLError):
         return DestinationError(f"Could not open a TLS connection to the receiver ({exc}): check that it serves "
                                 "https on that port, with a certificate valid for its host name.", code="tls_error")
-    if isinstance(exc, NameResolutionError):
-        reason = exc.__cause__ or exc
-        if isinstance(reason, DeliveryError):
-            return reason
+    if isinstance(exc, aiohttp.ConnectionTimeoutError):
+        return TransientError(f"Nothing accepted a connection at the URL within {CONNECT_TIMEOUT} s: check the "
+                              "host, the port and any firewall in between.", code="timeout")
+    if isinstance(exc, aiohttp.ServerTimeoutError | asyncio.TimeoutError):
+        return TransientError(f"The receiver accepted the connection but did not answer within {READ_TIMEOUT} s: "
+                              "check that it answers before doing slow work.", code="timeout")
+    if isinstance(exc, aiohttp.ClientConnectorDNSError):
         return TransientError("The URL's host name does not resolve: check the URL.", code="endpoint_unreachable")
-    if isinstance(exc, ProtocolError | ConnectionError):
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return TransientError("Nothing accepts connections at the URL: check the URL, the port and any firewall in "
+                              f"between. ({type(exc).__name__})", code="endpoint_unreachable")
+    if isinstance(exc, aiohttp.ClientError):
         return TransientError("The receiver closed the connection without an answer: check the URL (http or "
                               f"https, the port). ({type(exc).__name__})", code="endpoint_unreachable")
     return TransientError(f"unexpected error: {type(exc).__name__}", code="unexpected")

@@ -1,4 +1,5 @@
-"""Delivery to a webhook destination: claimed traces in requests of ``batch_size``, sent concurrently.
+"""Delivery to a webhook destination: claimed traces in requests of ``batch_size``, all sent at once on the
+client's event loop.
 
 A request the receiver refuses for its content (400, 413, 422) is split and its traces sent one per request; a
 trace still refused alone goes to dead letters with the status and the start of the answer.
@@ -16,7 +17,7 @@ import orjson
 from worker.destination import Destination
 from worker.errors import DeliveryError, TraceRejected
 from worker.kinds.webhook import body
-from worker.kinds.webhook.client import Client
+from worker.kinds.webhook.client import Client, Request
 from worker.kinds.webhook.config import WebhookDestination
 from worker.kinds.webhook.errors import from_status
 from worker.outbox import Claimed
@@ -24,7 +25,7 @@ from worker.ssrf import check_scheme
 from worker.verdict import Verdict
 
 REQUESTS_PER_CLAIM = 64
-"""Concurrent requests per claimed batch, at most (the runtime's thread pool runs them)."""
+"""Concurrent requests per claimed batch, at most."""
 TRACES_PER_CLAIM = 1000
 """Traces claimed at once, at most, unless one request holds more (batch_size up to 1000)."""
 
@@ -57,38 +58,44 @@ class WebhookWriter:
             except orjson.JSONDecodeError as exc:
                 verdict.add([item.trace_id], TraceRejected(f"trace cannot be read: {exc}", code="unrenderable"))
         size = destination.batch_size
-        requests = [traces[i:i + size] for i in range(0, len(traces), size)]
-        futures = [self.pool.submit(self._request, destination, batch) for batch in requests]
-        for future in futures:
-            for trace_ids, error in future.result():
+        batches = [traces[i:i + size] for i in range(0, len(traces), size)]
+        split: list[list[tuple[int, dict[str, Any]]]] = []
+        for batch, (trace_ids, error) in zip(batches, self._send(destination, batches), strict=True):
+            if isinstance(error, TraceRejected) and len(batch) > 1:
+                split += [[single] for single in batch]  # refused content: one trace per request
+            else:
                 verdict.add(trace_ids, error)
+        for trace_ids, error in self._send(destination, split):
+            verdict.add(trace_ids, error)
         return verdict
 
-    def _request(self, destination: WebhookDestination, batch: list[tuple[int, dict[str, Any]]]) -> list[Outcome]:
-        """Send one request; split it when its content is refused (by the receiver, or unrenderable)."""
-        outcome = self._send(destination, batch)
-        if not isinstance(outcome[1], TraceRejected) or len(batch) == 1:
-            return [outcome]
-        outcomes: list[Outcome] = []
-        for i, single in enumerate(batch):
-            ids, error = self._send(destination, [single])
-            outcomes.append((ids, error))
-            if error is not None and not isinstance(error, TraceRejected):
-                outcomes.append(([tid for tid, _ in batch[i + 1:]], error))  # the receiver failed: the rest wait
-                break
-        return outcomes
-
-    def _send(self, destination: WebhookDestination, batch: list[tuple[int, dict[str, Any]]]) -> Outcome:
-        trace_ids = [trace_id for trace_id, _ in batch]
-        try:
-            data = body.encode(destination.format, [trace for _, trace in batch],
-                               privacy_mode=destination.privacy_mode, batched=destination.batch_size > 1)
-        except Exception as exc:
-            return trace_ids, TraceRejected(f"trace cannot be rendered: {exc}", code="unrenderable")
-        try:
-            answer = self.client.send(destination.method, destination.url, body=data,
-                                      headers=body.headers(destination, data, timestamp=int(time.time())))
-        except DeliveryError as exc:
-            return trace_ids, exc
-        return trace_ids, from_status(answer.status, answer.body, location=answer.location,
-                                      retry_after=answer.retry_after)
+    def _send(self, destination: WebhookDestination,
+              batches: list[list[tuple[int, dict[str, Any]]]]) -> list[Outcome]:
+        """One request per batch, all at once; each batch's trace ids and what became of them."""
+        outcomes: list[Outcome | None] = []
+        requests: list[Request] = []
+        for batch in batches:
+            trace_ids = [trace_id for trace_id, _ in batch]
+            try:
+                data = body.encode(destination.format, [trace for _, trace in batch],
+                                   privacy_mode=destination.privacy_mode, batched=destination.batch_size > 1)
+            except Exception as exc:
+                outcomes.append((trace_ids, TraceRejected(f"trace cannot be rendered: {exc}", code="unrenderable")))
+                continue
+            outcomes.append(None)
+            requests.append(Request(destination.method, destination.url, data,
+                                    body.headers(destination, data, timestamp=int(time.time()))))
+        answers = iter(self.client.send_all(requests))
+        done: list[Outcome] = []
+        for batch, outcome in zip(batches, outcomes, strict=True):
+            if outcome is not None:
+                done.append(outcome)
+                continue
+            answer = next(answers)
+            trace_ids = [trace_id for trace_id, _ in batch]
+            if isinstance(answer, DeliveryError):
+                done.append((trace_ids, answer))
+            else:
+                done.append((trace_ids, from_status(answer.status, answer.body, location=answer.location,
+                                                    retry_after=answer.retry_after)))
+        return done

@@ -90,7 +90,8 @@ class DestinationConfig(BaseModel):
     def merged(self, changes: dict[str, Any]) -> dict[str, Any]:
         """This config with a PATCH's ``changes`` applied, as plain data; a secret left out or sent as the mask is
         kept."""
-        changes = {k: v for k, v in changes.items() if k in self.touched(changes)}
+        touched = self.touched(changes)
+        changes = {k: v for k, v in changes.items() if k in touched}
         merged = {**self.model_dump(exclude=set(ASSIGNED)), **changes}
         for field in self.SECRETS:
             value = getattr(self, field)

@@ -62,17 +62,17 @@ class _HTTPS(_Checked, AWSHTTPSConnection):
     pass
 
 
-def _pools(allow_private: bool, connections: tuple[type, type], pools: tuple[type, type]) -> dict[str, type]:
-    http = type("CheckedHTTPConnection", (connections[0],), {"allow_private": allow_private})
-    https = type("CheckedHTTPSConnection", (connections[1],), {"allow_private": allow_private})
+def _pools(allow_private: bool) -> dict[str, type]:
+    http = type("CheckedHTTPConnection", (_HTTP,), {"allow_private": allow_private})
+    https = type("CheckedHTTPSConnection", (_HTTPS,), {"allow_private": allow_private})
     return {
-        "http": type("CheckedHTTPPool", (pools[0],), {"ConnectionCls": http}),
-        "https": type("CheckedHTTPSPool", (pools[1],), {"ConnectionCls": https}),
+        "http": type("CheckedHTTPPool", (AWSHTTPConnectionPool,), {"ConnectionCls": http}),
+        "https": type("CheckedHTTPSPool", (AWSHTTPSConnectionPool,), {"ConnectionCls": https}),
     }
 
 
-_POOLS = {allowed: _pools(allowed, (_HTTP, _HTTPS), (AWSHTTPConnectionPool, AWSHTTPSConnectionPool))
-          for allowed in (False, True)}
+_POOLS = {allowed: _pools(allowed) for allowed in (False, True)}
+
 
 def install(client: Any, *, allow_private: bool) -> None:
     """Make every direct connection ``client`` opens go through the check; fail closed if botocore changed shape.

@@ -17,7 +17,7 @@ import orjson
 from worker.destination import Destination
 from worker.errors import DeliveryError, TraceRejected
 from worker.kinds.webhook import body
-from worker.kinds.webhook.client import Client, Request
+from worker.kinds.webhook.client import Answer, Client, Request
 from worker.kinds.webhook.config import WebhookDestination
 from worker.kinds.webhook.errors import from_status
 from worker.outbox import Claimed
@@ -34,7 +34,7 @@ Outcome = tuple[list[int], DeliveryError | None]
 
 class WebhookWriter:
     def __init__(self, *, pool: Executor, allow_private: bool) -> None:
-        self.pool = pool
+        del pool  # the requests run on the client's event loop, not on the runtime's threads
         self.allow_private = allow_private
         self.client = Client(allow_private=allow_private)
 
@@ -72,30 +72,24 @@ class WebhookWriter:
     def _send(self, destination: WebhookDestination,
               batches: list[list[tuple[int, dict[str, Any]]]]) -> list[Outcome]:
         """One request per batch, all at once; each batch's trace ids and what became of them."""
-        outcomes: list[Outcome | None] = []
-        requests: list[Request] = []
-        for batch in batches:
-            trace_ids = [trace_id for trace_id, _ in batch]
-            try:
-                data = body.encode(destination.format, [trace for _, trace in batch],
-                                   privacy_mode=destination.privacy_mode, batched=destination.batch_size > 1)
-            except Exception as exc:
-                outcomes.append((trace_ids, TraceRejected(f"trace cannot be rendered: {exc}", code="unrenderable")))
-                continue
-            outcomes.append(None)
-            requests.append(Request(destination.method, destination.url, data,
-                                    body.headers(destination, data, timestamp=int(time.time()))))
+        rendered = [([trace_id for trace_id, _ in batch], self._render(destination, batch)) for batch in batches]
+        requests = [Request(destination.method, destination.url, data,
+                            body.headers(destination, data, timestamp=int(time.time())))
+                    for _, data in rendered if isinstance(data, bytes)]
         answers = iter(self.client.send_all(requests))
-        done: list[Outcome] = []
-        for batch, outcome in zip(batches, outcomes, strict=True):
-            if outcome is not None:
-                done.append(outcome)
-                continue
-            answer = next(answers)
-            trace_ids = [trace_id for trace_id, _ in batch]
-            if isinstance(answer, DeliveryError):
-                done.append((trace_ids, answer))
-            else:
-                done.append((trace_ids, from_status(answer.status, answer.body, location=answer.location,
-                                                    retry_after=answer.retry_after)))
-        return done
+        return [(trace_ids, data if isinstance(data, TraceRejected) else self._outcome(next(answers)))
+                for trace_ids, data in rendered]
+
+    @staticmethod
+    def _render(destination: WebhookDestination, batch: list[tuple[int, dict[str, Any]]]) -> bytes | TraceRejected:
+        try:
+            return body.encode(destination.format, [trace for _, trace in batch],
+                               privacy_mode=destination.privacy_mode, batched=destination.batch_size > 1)
+        except Exception as exc:
+            return TraceRejected(f"trace cannot be rendered: {exc}", code="unrenderable")
+
+    @staticmethod
+    def _outcome(answer: Answer | DeliveryError) -> DeliveryError | None:
+        if isinstance(answer, DeliveryError):
+            return answer
+        return from_status(answer.status, answer.body, location=answer.location, retry_after=answer.retry_after)

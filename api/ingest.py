@@ -17,7 +17,7 @@ from api.errors import ApiError
 from api.formats.detect import decode
 from api.formats.model import Decoded, Item, Undecodable
 from worker import keys, store
-from worker.outbox import Outbox
+from worker.outbox import NotReplicated, Outbox
 from worker.routing import selects
 from worker.settings import Settings
 from worker.trace import TraceIn, stored_form, validate_trace
@@ -117,7 +117,8 @@ class Room:
 ROOM = Room()
 
 
-def accept(traces: list[TraceIn], *, workspace: str, redis: Redis, outbox: Outbox, announce: Announce) -> int:
+def accept(traces: list[TraceIn], *, workspace: str, redis: Redis, outbox: Outbox, announce: Announce,
+           replicas: int = 0) -> int:
     """Store each valid trace with the destinations it is owed to; return how many."""
     if not traces:
         return 0
@@ -130,9 +131,15 @@ def accept(traces: list[TraceIn], *, workspace: str, redis: Redis, outbox: Outbo
         data = stored_form(trace)
         owed.append((orjson.dumps(data), [r["id"] for r in routes if selects(r, data)]))
     ROOM.check(redis)
-    trace_ids = outbox.accept(owed, workspace=workspace)
     per_trace = {r["id"] for r in routes if r.get("mode", "per_trace") == "per_trace"}
-    announce_new(announce, trace_ids, [(body, [d for d in ids if d in per_trace]) for body, ids in owed])
+    announced = [(body, [d for d in ids if d in per_trace]) for body, ids in owed]
+    try:
+        trace_ids = outbox.accept(owed, workspace=workspace, replicas=replicas)
+    except NotReplicated as exc:  # stored and owed on the master: announced, so delivered if the master lives on
+        announce_new(announce, exc.trace_ids, announced)
+        raise ApiError(503, "not_replicated", f"{exc}: the traces may still be delivered; send them again (a "
+                       "per-trace object lands on the same key)", headers={"Retry-After": "1"}) from None
+    announce_new(announce, trace_ids, announced)
     return len(traces)
 
 

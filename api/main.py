@@ -9,13 +9,12 @@ from typing import Any
 
 from fastapi import FastAPI, Request, Response
 from fastapi.staticfiles import StaticFiles
-from redis import Redis
 
 from api import errors
 from api.deps import Announce
 from api.page import routes as page
 from api.routes import destinations, health, ingest, status, workspaces
-from worker import celery_app
+from worker import celery_app, redis_client
 from worker.celery_app import configure
 from worker.outbox import Outbox
 from worker.settings import get_settings
@@ -28,8 +27,8 @@ def create_app(announce: Announce = celery_app.announce) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure()
-        redis = Redis.from_url(settings.redis_url, socket_timeout=5, socket_connect_timeout=3,
-                               max_connections=128)
+        redis = redis_client.connect(settings.redis_url, socket_timeout=5, socket_connect_timeout=3,
+                                     max_connections=128)
         app.state.redis = redis
         app.state.outbox = Outbox(redis)
         app.state.announce = announce

@@ -56,7 +56,7 @@ class Installation:
     """One private tracedrop: its own redis-server, api, beat and workers, writing to ``store``."""
 
     workdir: Path
-    redis: stack.RedisServer
+    redis: stack.RedisServer | stack.SentinelSet
     store: stack.SeaweedFS
     env: dict[str, str]
     api: stack.Api
@@ -108,15 +108,16 @@ class Installation:
 
 
 @contextmanager
-def installation(workdir: Path, store: stack.SeaweedFS, *, fsync: str = "everysec",
-                 beat: bool = True) -> Iterator[Installation]:
-    """Start redis-server (AOF, ``appendfsync`` = ``fsync``), the api and (unless ``beat`` is false) beat; stop all
-    of it afterwards."""
+def installation(workdir: Path, store: stack.SeaweedFS, *, fsync: str = "everysec", beat: bool = True,
+                 sentinel: bool = False, **settings: str) -> Iterator[Installation]:
+    """Start redis-server (AOF, ``appendfsync`` = ``fsync``; with ``sentinel``, a Sentinel set of a master, two
+    replicas and three sentinels instead), the api and (unless ``beat`` is false) beat, with ``settings`` as
+    ``TRACEDROP_`` variables; stop all of it afterwards."""
     workdir.mkdir(parents=True, exist_ok=True)
     with ExitStack() as cleanup:
-        redis = stack.redis_server(workdir, fsync=fsync)
+        redis = stack.sentinel_set(workdir) if sentinel else stack.redis_server(workdir, fsync=fsync)
         cleanup.callback(redis.stop)
-        env = stack.tracedrop_env(redis.url)
+        env = stack.tracedrop_env(redis.url, **{f"TRACEDROP_{k.upper()}": v for k, v in settings.items()})
         api = stack.api(workdir, env)
         cleanup.callback(api.stop)
         scheduler = stack.beat(workdir, env) if beat else None

@@ -6,6 +6,7 @@ directory and stopped by whoever started it; nothing here touches the machine's 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -132,16 +133,88 @@ class RedisServer(Service):
                    what="redis-server", proc=self.proc)
 
 
-def redis_server(workdir: Path, *, fsync: str = "everysec", port: int | None = None) -> RedisServer:
+def redis_server(workdir: Path, *, fsync: str = "everysec", port: int | None = None,
+                 replica_of: int | None = None) -> RedisServer:
     port = port or free_port()
     data = workdir / f"redis-{port}"
     data.mkdir(parents=True, exist_ok=True)
     args = [_binary("redis-server"), "--bind", "127.0.0.1", "--port", str(port), "--dir", str(data),
             "--appendonly", "yes", "--appendfsync", fsync, "--save", "", "--maxmemory-policy", "noeviction",
             "--protected-mode", "yes"]
+    if replica_of is not None:
+        args += ["--replicaof", "127.0.0.1", str(replica_of)]
     server = RedisServer("redis", args, workdir / f"redis-{port}.log", port=port)
     server.start()
     return server
+
+
+@dataclass
+class SentinelSet:
+    """A Redis master, its replicas and the sentinels that watch them, all on loopback."""
+
+    master_name: str
+    servers: list[RedisServer]
+    sentinels: list[RedisServer]
+
+    @property
+    def url(self) -> str:
+        hosts = ",".join(f"127.0.0.1:{s.port}" for s in self.sentinels)
+        return f"redis+sentinel://{hosts}/{self.master_name}/0"
+
+    def master_port(self) -> int:
+        """The master's port, as the sentinels' majority says now."""
+        import redis
+
+        answers = []
+        for sentinel in self.sentinels:
+            with contextlib.suppress(redis.RedisError):
+                answers.append(int(redis.Redis(port=sentinel.port, socket_timeout=1).execute_command(
+                    "SENTINEL", "get-master-addr-by-name", self.master_name)[1]))
+        return max(set(answers), key=answers.count)
+
+    def server(self, port: int) -> RedisServer:
+        return next(s for s in self.servers if s.port == port)
+
+    def stop(self) -> None:
+        for service in self.sentinels + self.servers:
+            service.stop()
+
+
+def sentinel_set(workdir: Path, *, replicas: int = 2, sentinels: int = 3, down_after_ms: int = 1000) -> SentinelSet:
+    """A master and ``replicas`` replicas (AOF each), watched by ``sentinels`` sentinels (quorum: a majority) that
+    fail over ``down_after_ms`` after the master stops answering; started and ready (each sentinel knows every
+    replica and every other sentinel)."""
+    import redis
+
+    name = "td"
+    master = redis_server(workdir)
+    servers = [master] + [redis_server(workdir, replica_of=master.port) for _ in range(replicas)]
+    watchers = []
+    for _ in range(sentinels):
+        port = free_port()
+        data = workdir / f"sentinel-{port}"
+        data.mkdir(parents=True, exist_ok=True)
+        config = data / "sentinel.conf"  # a sentinel rewrites its own file: one each
+        config.write_text(f"port {port}\nbind 127.0.0.1\ndir {data}\n"
+                          f"sentinel monitor {name} 127.0.0.1 {master.port} {sentinels // 2 + 1}\n"
+                          f"sentinel down-after-milliseconds {name} {down_after_ms}\n"
+                          f"sentinel failover-timeout {name} 10000\n")
+        watcher = RedisServer("sentinel", [_binary("redis-server"), str(config), "--sentinel"],
+                              workdir / f"sentinel-{port}.log", port=port)
+        watcher.start()
+        watchers.append(watcher)
+    found = SentinelSet(name, servers, watchers)
+
+    def ready() -> bool:
+        for watcher in watchers:
+            client = redis.Redis(port=watcher.port, socket_timeout=1)
+            if (len(client.execute_command("SENTINEL", "replicas", name)) < replicas
+                    or len(client.execute_command("SENTINEL", "sentinels", name)) < sentinels - 1):
+                return False
+        return True
+
+    wait_until(ready, timeout=60, what="sentinels that know every replica and each other")
+    return found
 
 
 @dataclass

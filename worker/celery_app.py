@@ -7,6 +7,7 @@ from pathlib import Path
 
 from celery import Celery
 
+from worker import redis_client
 from worker.settings import get_settings
 
 RECONCILE_EVERY = 1.0
@@ -27,10 +28,11 @@ def announce(destination_id: str, trace_ids: list[int]) -> None:
 def configure(celery: Celery = app) -> Celery:
     """Point the app at TRACEDROP_REDIS_URL; called by every entry point before the app is used."""
     settings = get_settings()
+    broker_url, sentinel = redis_client.broker(settings.redis_url)
     transport = {"visibility_timeout": VISIBILITY_TIMEOUT, "socket_timeout": 10, "socket_connect_timeout": 5}
     celery.conf.update(
-        broker_url=settings.redis_url,
-        broker_transport_options=transport,
+        broker_url=broker_url,
+        broker_transport_options={**transport, **sentinel},
         result_backend=None,
         result_backend_transport_options=transport,
         task_ignore_result=True,

@@ -18,7 +18,7 @@ from typing import Any
 from celery import signals
 from redis import Redis
 
-from worker import keys
+from worker import keys, redis_client
 from worker.batch_tasks import batch_tick
 from worker.settings import get_settings
 from worker.tasks import reconcile
@@ -90,7 +90,7 @@ _heartbeat: Heartbeat | None = None
 @signals.worker_ready.connect
 def _started(**_: Any) -> None:
     global _heartbeat
-    redis = Redis.from_url(get_settings().redis_url, socket_timeout=10, socket_connect_timeout=5)
+    redis = redis_client.connect(get_settings().redis_url, socket_timeout=10, socket_connect_timeout=5)
     _heartbeat = Heartbeat(redis)
     _heartbeat.start()
 

@@ -338,6 +338,18 @@ class Status:
         return int(self.stats.get(name, 0))
 
 
+REPLICA_WAIT_MS = 1000
+"""How long ingest waits for replicas to acknowledge new traces when ``TRACEDROP_REDIS_MIN_REPLICAS`` is set."""
+
+
+class NotReplicated(Exception):
+    """Fewer replicas than required acknowledged new traces in time; they are stored on the master and owed."""
+
+    def __init__(self, trace_ids: list[int], acknowledged: int, required: int) -> None:
+        super().__init__(f"{acknowledged} of {required} replicas acknowledged within {REPLICA_WAIT_MS} ms")
+        self.trace_ids, self.acknowledged, self.required = trace_ids, acknowledged, required
+
+
 class Outbox:
     """What each destination is owed, and every change to it."""
 
@@ -358,16 +370,27 @@ class Outbox:
         self._stale = redis.register_script(_STALE)
         self._status = redis.register_script(_STATUS)
 
-    def accept(self, owed: list[tuple[bytes, list[str]]], *, workspace: str = "") -> list[int]:
+    def accept(self, owed: list[tuple[bytes, list[str]]], *, workspace: str = "", replicas: int = 0) -> list[int]:
         """Store traces with the destinations each is owed to, and count them, atomically; return their ids.
 
-        Refused as a whole (a RedisError) when Redis is unreachable or full.
+        Refused as a whole (a RedisError) when Redis is unreachable or full. With ``replicas``, Redis ``WAIT``s on
+        the same connection until that many replicas hold the traces, for at most REPLICA_WAIT_MS; when fewer did,
+        NotReplicated says so (the traces are stored on the master all the same, and owed).
         """
         args: list[Any] = [workspace, len(owed)]
         for body, destinations in owed:
             args += [pack(body), len(destinations), *destinations]
-        first = int(self._accept(args=args))
-        return [first + i for i in range(len(owed))]
+        if not replicas:
+            first = int(self._accept(args=args))
+        else:
+            with self.redis.pipeline(transaction=False) as pipe:
+                self._accept(args=args, client=pipe)
+                pipe.execute_command("WAIT", replicas, REPLICA_WAIT_MS)
+                first, acknowledged = pipe.execute()
+        trace_ids = [int(first) + i for i in range(len(owed))]
+        if replicas and int(acknowledged) < replicas:
+            raise NotReplicated(trace_ids, int(acknowledged), replicas)
+        return trace_ids
 
     def claim(self, destination_id: str, lane: str, *, wanted: list[int], limit: int, lease_ms: int,
               lanes: int) -> Claim:

@@ -14,9 +14,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from redis import Redis
-
-from worker import keys, kinds, store
+from worker import keys, kinds, redis_client, store
 from worker.batch_outbox import BatchOutbox
 from worker.destination import Destination
 from worker.errors import DeliveryError
@@ -52,7 +50,7 @@ class Drained:
 class Runtime:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.redis = Redis.from_url(settings.redis_url, socket_timeout=10, socket_connect_timeout=5)
+        self.redis = redis_client.connect(settings.redis_url, socket_timeout=10, socket_connect_timeout=5)
         self.outbox = Outbox(self.redis)
         self.health = Health(self.redis)
         self.pool = ThreadPoolExecutor(max_workers=BATCH, thread_name_prefix="put")

@@ -5,15 +5,19 @@ from __future__ import annotations
 import sys
 from functools import lru_cache
 
-from pydantic import Field, SecretStr, ValidationError
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from worker import redis_client
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="TRACEDROP_", extra="ignore")
 
     redis_url: str = "redis://127.0.0.1:6379/0"
-    """Celery broker, configuration store and durable outbox."""
+    """Celery broker, configuration store and durable outbox: a Redis URL or a ``redis+sentinel://`` set."""
+    redis_min_replicas: int = Field(default=0, ge=0)
+    """Replicas that must hold an accepted trace before ingest answers 202 (Redis ``WAIT``)."""
     admin_token: SecretStr = Field(min_length=1)
     """Bearer token of the admin API."""
     secret_key: SecretStr = Field(min_length=1)
@@ -23,6 +27,12 @@ class Settings(BaseSettings):
     max_trace_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
     max_traces_per_request: int = Field(default=1000, gt=0)
     max_request_bytes: int = Field(default=32 * 1024 * 1024, gt=0)
+
+    @field_validator("redis_url")
+    @classmethod
+    def _names_redis(cls, url: str) -> str:
+        redis_client.parse(url)
+        return url
 
 
 @lru_cache(maxsize=1)

@@ -59,7 +59,8 @@ async def ingest(
     def read_and_store() -> tuple[Decoded, Checked, int]:
         decoded = decode_body(raw, content_type)
         checked = check(decoded, len(raw), settings)
-        accepted = accept(checked.traces, workspace=workspace, redis=redis, outbox=outbox, announce=announce)
+        accepted = accept(checked.traces, workspace=workspace, redis=redis, outbox=outbox, announce=announce,
+                          replicas=settings.redis_min_replicas)
         if decoded.ignored:
             count_ignored(redis, workspace, decoded.ignored)
         return decoded, checked, accepted

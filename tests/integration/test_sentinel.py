@@ -52,7 +52,7 @@ def test_a_master_killed_while_a_gateway_posts_loses_no_trace_answered_202(tmp_p
     with installation(tmp_path, s3, beat=False, sentinel=True, redis_min_replicas="1") as td:
         assert isinstance(td.redis, stack.SentinelSet)
         bucket = td.bucket()
-        td.destination(bucket)
+        destination = td.destination(bucket)
         td.worker()
         gateway = Gateway(td.api.url, td.ingest.headers["Authorization"].removeprefix("Bearer "))
         gateway.start()
@@ -82,7 +82,13 @@ def test_a_master_killed_while_a_gateway_posts_loses_no_trace_answered_202(tmp_p
         # And every trace answered 202 is delivered, to its key, with its own content (nothing else arrives)
         accepted = gateway.accepted()
         posted = {index for index, _, _ in gateway.answers}
-        found = all_keys(s3, bucket, keys_of(accepted), timeout=120)
+        try:
+            found = all_keys(s3, bucket, keys_of(accepted), timeout=120)
+        except AssertionError:
+            there = set(s3.keys(bucket))
+            missing = sorted(i for i in accepted if key_of(i) not in there)
+            raise AssertionError(f"{len(missing)} traces answered 202 not delivered (indexes {missing[:20]}); the "
+                                 f"destination's status: {td.status(destination)}") from None
         assert found <= keys_of(posted)
         objects = s3.objects(bucket)
         assert all(orjson.loads(objects[key_of(i)])["id"] == f"gen-{i}" for i in accepted)

@@ -27,7 +27,7 @@ import orjson
 from redis import Redis
 
 from worker import keys
-from worker.bodies import unpack
+from worker.bodies import Bodies
 from worker.outbox import LATENCY_BUCKETS, SERVER_NOW, SETTLE
 
 LEASE_MS = 15_000
@@ -169,6 +169,7 @@ class BatchOutbox:
 
     def __init__(self, redis: Redis) -> None:
         self.redis = redis
+        self.codec = Bodies(redis)
         self._tick = redis.register_script(_TICK)
         self._begin = redis.register_script(_BEGIN)
         self._candidates = redis.register_script(_CANDIDATES)
@@ -237,12 +238,12 @@ class BatchOutbox:
             for trace_id in trace_ids:
                 pipe.hget(keys.body(trace_id), "b")
             found = pipe.execute()
-        return {trace_id: unpack(body) for trace_id, body in zip(trace_ids, found, strict=True)
+        return {trace_id: self.codec.unpack(body) for trace_id, body in zip(trace_ids, found, strict=True)
                 if body is not None}
 
     def candidates(self, destination_id: str, *, cutoff: int, limit: int, max_bytes: int) -> list[tuple[int, bytes]]:
         flat = self._candidates(args=[destination_id, cutoff, limit, max_bytes])
-        return [(int(flat[i]), unpack(flat[i + 1])) for i in range(0, len(flat), 2)]
+        return [(int(flat[i]), self.codec.unpack(flat[i + 1])) for i in range(0, len(flat), 2)]
 
     def open(self, destination_id: str, token: str, *, location: str, stem: str, extension: str, fmt: str,
              privacy_mode: bool, trace_ids: list[int]) -> Manifest | None:

@@ -24,7 +24,7 @@ import orjson
 from redis import Redis
 
 from worker import keys
-from worker.bodies import pack, unpack
+from worker.bodies import Bodies
 
 LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
 
@@ -343,6 +343,7 @@ class Outbox:
 
     def __init__(self, redis: Redis) -> None:
         self.redis = redis
+        self.codec = Bodies(redis)
         self._accept = redis.register_script(_ACCEPT)
         self._claim = redis.register_script(_CLAIM)
         self._renew = redis.register_script(_RENEW)
@@ -365,8 +366,9 @@ class Outbox:
         """
         args: list[Any] = [workspace, len(owed)]
         for body, destinations in owed:
-            args += [pack(body), len(destinations), *destinations]
+            args += [self.codec.pack(body), len(destinations), *destinations]
         first = int(self._accept(args=args))
+        self.codec.sample([body for body, destinations in owed if destinations])
         return [first + i for i in range(len(owed))]
 
     def claim(self, destination_id: str, lane: str, *, wanted: list[int], limit: int, lease_ms: int,
@@ -374,7 +376,8 @@ class Outbox:
         """Lease up to ``limit`` due traces (``wanted`` first) to ``lane``, if the destination takes one more lane."""
         flat = self._claim(args=[destination_id, lane, limit, lease_ms, lanes, *wanted])
         outcome = flat[0].decode()
-        return Claim(outcome, [Claimed(int(flat[i]), unpack(flat[i + 1])) for i in range(1, len(flat), 2)])
+        traces = [Claimed(int(flat[i]), self.codec.unpack(flat[i + 1])) for i in range(1, len(flat), 2)]
+        return Claim(outcome, traces)
 
     def renew(self, destination_id: str, lane: str, trace_ids: list[int], *, lease_ms: int, slow: bool) -> bool:
         """Extend a working lane's lease and its traces'; False if the lane had expired."""
@@ -441,7 +444,7 @@ class Outbox:
             bodies = pipe.execute()
         letters = []
         for (tid, score), reason, body in zip(rows, reasons, bodies, strict=True):
-            trace = orjson.loads(unpack(body)) if body else {}
+            trace = orjson.loads(self.codec.unpack(body)) if body else {}
             letters.append({"trace_id": trace.get("id"), "seq": int(tid), "at_ms": int(score),
                             "reason": orjson.loads(reason) if reason else None})
         return letters

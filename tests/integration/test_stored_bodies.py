@@ -1,8 +1,14 @@
-"""Trace bodies in Redis are zstd-compressed; a body stored plain (before compression) is still delivered."""
+"""Trace bodies in Redis are zstd-compressed, with a dictionary the deployment trains from its own traces once it
+has enough of them; a body stored plain (before compression) or without a dictionary is still delivered."""
 
 from __future__ import annotations
 
+import json
+import pathlib
+import random
 import uuid
+from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import orjson
@@ -10,10 +16,10 @@ import pytest
 from redis import Redis
 
 from tests import stack
-from tests.conftest import make_trace
+from tests.conftest import make_trace, wait_for
 from tests.faults import all_keys, key_of, metric_samples
 from worker import keys
-from worker.bodies import unpack
+from worker.bodies import SAMPLES, Bodies, dictionary_id, pack
 from worker.document import build_document
 from worker.outbox import Outbox
 from worker.trace import TraceIn, stored_form
@@ -35,7 +41,8 @@ def test_an_owed_trace_is_kept_compressed_and_its_bytes_are_in_the_status(
     redis = Redis.from_url(redis_server.url)
     plain = orjson.dumps(stored_form(TraceIn.model_validate(trace)))
     mine = [body for key in redis.scan_iter(match=keys.body("*"), count=1000)
-            if (body := redis.hget(key, "b")) is not None and orjson.loads(unpack(body))["id"] == trace["id"]]
+            if (body := redis.hget(key, "b")) is not None
+            and orjson.loads(Bodies(redis).unpack(body))["id"] == trace["id"]]
     assert len(mine) == 1
     assert mine[0].startswith(ZSTD) and len(mine[0]) < len(plain) / 2
 
@@ -57,3 +64,89 @@ def test_a_body_stored_plain_before_compression_is_still_delivered(
     Outbox(redis)._accept(args=[workspace, 1, plain, 1, destination])
     [key] = all_keys(s3, bucket, {key_of(7)}, timeout=60)
     assert orjson.loads(s3.objects(bucket)[key]) == build_document(trace, privacy_mode=False)
+
+
+WORDS = " ".join(filter(None, (json.__doc__, pathlib.__doc__, random.__doc__, uuid.__doc__))).split()
+
+
+def chat_trace(index: int, rng: random.Random) -> dict[str, object]:
+    """A chat trace of a few hundred words of prose."""
+    def prose(n: int) -> str:
+        return " ".join(rng.choice(WORDS) for _ in range(n))
+
+    return make_trace(index, id=f"gen-{index}", user=f"user-{index % 7}", request={"messages": [
+        {"role": "system", "content": "You answer questions about the Python standard library."},
+        {"role": "user", "content": prose(60)}]}, response={"choices": [{"message": {
+            "role": "assistant", "content": prose(200)}, "finish_reason": "stop"}]})
+
+
+@pytest.fixture()
+def own_redis(tmp_path: Path) -> Iterator[Redis]:
+    server = stack.redis_server(tmp_path)
+    yield Redis.from_url(server.url)
+    server.stop()
+
+
+def test_a_dictionary_is_trained_from_the_samples_and_every_older_body_still_reads(own_redis: Redis) -> None:
+    rng = random.Random(3)
+    before, after = Bodies(own_redis), Bodies(own_redis)
+    traces = [orjson.dumps(chat_trace(i, rng)) for i in range(SAMPLES + 1)]
+    older = [before.pack(t) for t in traces[:SAMPLES]]
+    assert {dictionary_id(body) for body in older} == {0}
+    assert before.train() is None  # not yet sampled
+    before.sample(traces[:SAMPLES - 1])
+    assert before.train() is None  # one sample short
+
+    before.sample(traces[SAMPLES - 1:SAMPLES])
+    dict_id = before.train()
+
+    assert dict_id and int(own_redis.get(keys.DICTIONARY)) == dict_id
+    assert own_redis.exists(keys.DICTIONARY_SAMPLES) == 0
+    newer = after.pack(traces[SAMPLES])
+    assert dictionary_id(newer) == dict_id and len(newer) < len(pack(traces[SAMPLES])) * 0.8
+    after.sample(traces)  # a deployment with a dictionary samples no more
+    assert own_redis.exists(keys.DICTIONARY_SAMPLES) == 0
+    reader = Bodies(own_redis)
+    assert [reader.unpack(body) for body in [*older, newer, traces[0]]] == [*traces, traces[0]]
+
+
+def test_the_deployment_trains_its_dictionary_and_delivers_bodies_stored_with_it_and_without(
+    admin: stack.Admin, workspace: str, ingest: httpx.Client, s3: stack.SeaweedFS, bucket: str,
+    redis_server: stack.RedisServer
+) -> None:
+    # Given a deployment without a current dictionary (whatever an earlier test trained) and a destination that
+    # keeps its traces owed (a daily batch), so their bodies stay in Redis to look at
+    redis = Redis.from_url(redis_server.url)
+    redis.delete(keys.DICTIONARY)
+    admin.destination(workspace, stack.s3_body(s3, bucket, mode="batch", every=86400, prefix="held"))
+    rng, sent = random.Random(5), 0
+
+    def trained() -> bytes | None:
+        nonlocal sent
+        batch = [chat_trace(sent + i, rng) for i in range(200)]
+        assert ingest.post("/v1/traces", json={"traces": batch}).status_code == 202
+        sent += len(batch)
+        return redis.get(keys.DICTIONARY)
+
+    # When it has taken in enough traces, the heartbeat trains a dictionary from them
+    dict_id = int(wait_for(trained, timeout=120, what="a trained dictionary"))
+
+    # Then the api stores new bodies with it, and a worker delivers them
+    per_trace = admin.destination(workspace, stack.s3_body(s3, bucket))["id"]
+    first = sent
+
+    def stored_with_it() -> bool:
+        nonlocal sent
+        assert ingest.post("/v1/traces", json={"traces": [chat_trace(sent, rng)]}).status_code == 202
+        sent += 1
+        return dictionary_id(redis.hget(keys.body(int(redis.get(keys.SEQUENCE))), "b")) == dict_id
+
+    wait_for(stored_with_it, timeout=60, what="a body stored with the dictionary")
+    # and a body stored without a dictionary (as before one existed) is delivered too
+    older = stored_form(TraceIn.model_validate(chat_trace(sent, rng)))
+    Outbox(redis)._accept(args=[workspace, 1, pack(orjson.dumps(older)), 1, per_trace])
+    found = all_keys(s3, bucket, {key_of(i) for i in range(first, sent + 1)}, timeout=60)
+    objects = s3.objects(bucket)
+    assert orjson.loads(objects[key_of(sent)]) == build_document(older, privacy_mode=False)
+    assert {orjson.loads(objects[key])["id"] for key in found if not key.startswith("held")} == {
+        f"gen-{i}" for i in range(first, sent + 1)}

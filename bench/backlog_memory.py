@@ -1,6 +1,7 @@
-"""Redis memory per owed trace: the same realistic chat traces stored plain (as before compression), compressed
-alone (as before the dictionary) and as tracedrop stores them now, with the dictionary the deployment trains from
-its own traces, on a redis-server of this phase's own, measured as ``used_memory`` growth.
+"""Redis memory per owed trace: the same realistic chat traces stored as earlier versions did (a hash per trace,
+its body plain, then compressed alone) and as tracedrop stores them now (one string per trace, its body compressed
+alone until the deployment has trained its dictionary, then with it), on a redis-server of this phase's own,
+measured as ``used_memory`` growth.
 
 The text is English prose: sentences of the standard library's own documentation, drawn at random (a seeded
 generator), so it compresses as ordinary text does, not as repeated characters would. The dictionary is trained as
@@ -36,7 +37,8 @@ TRAINING_SOURCES = ("tarfile", "zipfile", "configparser", "csv", "sqlite3", "soc
                     "mailbox", "difflib", "pprint", "statistics", "fractions", "xml.dom.minidom")
 """Where the training traces' sentences come from (any sentence also in SOURCES is left out)."""
 DESTINATION = "dst_memory"
-LAYOUTS = ("plain", "compressed", "dictionary")
+LAYOUTS = ("plain", "compressed", "record", "dictionary")
+"""Hash and plain body; hash and zstd body; one string and zstd body; one string and zstd body with a dictionary."""
 GIGABYTES = 16
 RATE = 1000
 
@@ -87,20 +89,18 @@ def pack_us(bodies: list[bytes], codec: Bodies | None) -> float:
 
 
 def store(redis: Redis, layout: str, bodies: list[bytes]) -> None:
+    if layout in ("plain", "compressed"):  # as earlier versions stored them: a hash per trace
+        now = int(redis.time()[0]) * 1000
+        with redis.pipeline(transaction=False) as pipe:
+            for trace_id, body in enumerate(bodies, start=1):
+                pipe.hset(keys.body(trace_id), mapping={"b": pack(body) if layout == "compressed" else body,
+                                                        "n": 1, "a": now})
+                pipe.zadd(keys.owed(DESTINATION), {trace_id: now})
+            pipe.execute()
+        return
     outbox = Outbox(redis)
     for i in range(0, len(bodies), 100):
-        if layout == "plain":  # as an earlier version stored them: the accept script given the JSON
-            args: list[Any] = ["bench", len(bodies[i:i + 100])]
-            for body in bodies[i:i + 100]:
-                args += [body, 1, DESTINATION]
-            outbox._accept(args=args)
-        elif layout == "compressed":  # as before the dictionary: compressed alone
-            args = ["bench", len(bodies[i:i + 100])]
-            for body in bodies[i:i + 100]:
-                args += [pack(body), 1, DESTINATION]
-            outbox._accept(args=args)
-        else:
-            outbox.accept([(body, [DESTINATION]) for body in bodies[i:i + 100]], workspace="bench")
+        outbox.accept([(body, [DESTINATION]) for body in bodies[i:i + 100]], workspace="bench")
 
 
 def measure(count: int = 5000) -> dict[str, Any]:
@@ -122,10 +122,13 @@ def measure(count: int = 5000) -> dict[str, Any]:
                 figures["dictionary_bytes"] = len(redis.get(keys.dictionary(int(redis.get(keys.DICTIONARY)))) or b"")
             before = int(redis.info("memory")["used_memory"])
             store(redis, layout, bodies)
+            redis.delete(keys.DICTIONARY_SAMPLES)  # kept only until the dictionary is trained
             per_trace = (int(redis.info("memory")["used_memory"]) - before) / count
             figures[layout] = {"redis_bytes_per_trace": per_trace, "per_json_byte": per_trace * count / posted,
                                "hours_in_16_gb_at_1000_per_s": GIGABYTES * 1e9 / per_trace / RATE / 3600,
-                               "pack_us_per_trace": pack_us(bodies, codec) if layout != "plain" else 0.0}
+                               "pack_us_per_trace": pack_us(bodies, codec) if layout != "plain" else 0.0,
+                               "body_bytes": sum(len(b if layout == "plain" else codec.pack(b) if codec else pack(b))
+                                                 for b in bodies) / count}
         redis.close()
     finally:
         server.stop()
@@ -134,7 +137,8 @@ def measure(count: int = 5000) -> dict[str, Any]:
 
 def describe(f: dict[str, Any]) -> str:
     return ", ".join(f"{layout}: {f[layout]['redis_bytes_per_trace']:.0f} B a trace ({f[layout]['per_json_byte']:.2f} "
-                     f"per JSON byte, {f[layout]['hours_in_16_gb_at_1000_per_s']:.1f} h in 16 GB at 1,000/s"
+                     f"per JSON byte, body {f[layout]['body_bytes']:.0f} B, "
+                     f"{f[layout]['hours_in_16_gb_at_1000_per_s']:.1f} h in 16 GB at 1,000/s"
                      + (f", packed in {f[layout]['pack_us_per_trace']:.0f} us CPU" if layout != "plain" else "") + ")"
                      for layout in LAYOUTS) + (f"; JSON {f['json_bytes_per_trace']:.0f} B a trace; dictionary "
                                                f"{f['dictionary_bytes']:,} B once")

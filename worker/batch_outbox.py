@@ -1,7 +1,7 @@
 """The batch side of the durable outbox: export cycles, manifests and the per-destination export lease.
 
 A batch destination's records are the same ``td:o:{dest}`` members that ingest stores for every destination
-(scored by the time they were accepted; bodies in ``td:t:{tid}`` with a refcount). On top of them:
+(scored by the time they were accepted; records in ``td:t:{tid}`` with a refcount). On top of them:
 
 - ``td:b:{dest}``: the schedule (``last_at``: start of the last cycle; ``due_at``: an extra cycle is due then,
   after a failure, a resume or a cycle that ran out of time).
@@ -27,8 +27,8 @@ import orjson
 from redis import Redis
 
 from worker import keys
-from worker.bodies import unpack
-from worker.outbox import LATENCY_BUCKETS, SERVER_NOW, SETTLE
+from worker.bodies import Bodies
+from worker.outbox import BODIES, LATENCY_BUCKETS, SERVER_NOW, SETTLE, TRACE
 
 LEASE_MS = 15_000
 """An export lease not renewed for this long is free again (its holder died)."""
@@ -72,13 +72,13 @@ redis.call('HDEL', schedule_key(dest), 'due_at')
 return now
 """
 
-_CANDIDATES = keys.LUA + """
+_CANDIDATES = keys.LUA + TRACE + """
 -- ARGV: destination, cutoff ms, limit, byte budget: the oldest records accepted up to the cutoff, with bodies
 local owed = owed_key(ARGV[1])
 local budget = tonumber(ARGV[4])
 local out, total = {}, 0
 for _, tid in ipairs(redis.call('ZRANGEBYSCORE', owed, '-inf', ARGV[2], 'LIMIT', 0, tonumber(ARGV[3]))) do
-  local body = redis.call('HGET', body_key(tid), 'b')
+  local body = trace_body(body_key(tid))
   if not body then
     redis.call('ZREM', owed, tid)
   else
@@ -169,6 +169,7 @@ class BatchOutbox:
 
     def __init__(self, redis: Redis) -> None:
         self.redis = redis
+        self.codec = Bodies(redis)
         self._tick = redis.register_script(_TICK)
         self._begin = redis.register_script(_BEGIN)
         self._candidates = redis.register_script(_CANDIDATES)
@@ -177,6 +178,7 @@ class BatchOutbox:
         self._failed = redis.register_script(_FAILED)
         self._renew = redis.register_script(_RENEW)
         self._release = redis.register_script(_RELEASE)
+        self._bodies = redis.register_script(BODIES)
 
     def destinations(self) -> list[tuple[str, int]]:
         """Every batch destination with its cycle length in ms (read without decrypting anything)."""
@@ -233,16 +235,13 @@ class BatchOutbox:
                         privacy_mode=found[b"privacy"] == b"1", trace_ids=[int(t) for t in ids.split(",") if t])
 
     def bodies(self, trace_ids: list[int]) -> dict[int, bytes]:
-        with self.redis.pipeline(transaction=False) as pipe:
-            for trace_id in trace_ids:
-                pipe.hget(keys.body(trace_id), "b")
-            found = pipe.execute()
-        return {trace_id: unpack(body) for trace_id, body in zip(trace_ids, found, strict=True)
+        found = self._bodies(args=trace_ids) if trace_ids else []
+        return {trace_id: self.codec.unpack(body) for trace_id, body in zip(trace_ids, found, strict=True)
                 if body is not None}
 
     def candidates(self, destination_id: str, *, cutoff: int, limit: int, max_bytes: int) -> list[tuple[int, bytes]]:
         flat = self._candidates(args=[destination_id, cutoff, limit, max_bytes])
-        return [(int(flat[i]), unpack(flat[i + 1])) for i in range(0, len(flat), 2)]
+        return [(int(flat[i]), self.codec.unpack(flat[i + 1])) for i in range(0, len(flat), 2)]
 
     def open(self, destination_id: str, token: str, *, location: str, stem: str, extension: str, fmt: str,
              privacy_mode: bool, trace_ids: list[int]) -> Manifest | None:

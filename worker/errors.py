@@ -69,5 +69,9 @@ class TraceRejected(DeliveryError):
     code = "trace_rejected"
 
 
+class MissingDictionary(TracedropError, LookupError):
+    """A stored body names a compression dictionary that is not in Redis (its ``td:zd:{id}`` was deleted)."""
+
+
 class TemplateError(TracedropError, ValueError):
     """A path template or prefix the service refuses to render."""

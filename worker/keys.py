@@ -11,8 +11,10 @@ Per destination ``{id}``:
 - ``td:b:{id}``, ``td:bm:{id}``, ``td:bl:{id}``, ``td:bk:{id}`` batch schedule, manifest, export lease, announced.
 - ``td:dest:{id}`` the saved destination; ``td:kick:{id}``, ``td:probe:{id}`` reconciler announcement throttles.
 
-Per trace ``td:t:{tid}`` the body and how many destinations still owe it; per workspace ``td:ws:{ws}`` (and
-``td:ws:{ws}:...``) its settings, ``td:rl:{ws}`` the connection-test rate window; per ingest key ``td:key:{digest}``.
+Per trace ``td:t:{tid}`` the body and how many destinations still owe it; ``td:zd`` the id of the bodies' current
+compression dictionary, ``td:zd:{id}`` each dictionary, ``td:zds`` the samples the next one is trained from. Per
+workspace ``td:ws:{ws}`` (and ``td:ws:{ws}:...``) its settings, ``td:rl:{ws}`` the connection-test rate window; per
+ingest key ``td:key:{digest}``.
 Global: ``td:seq``, ``td:dests``, ``td:bdests``, ``td:wss`` (workspace names), ``td:m:*`` workspace counters,
 ``td:bn:*`` batch file counters, ``td:heartbeat`` the heartbeat's lease. The settings page:
 ``td:sess:{digest}`` sessions, ``td:signin:{address}`` failed sign-ins.
@@ -27,6 +29,8 @@ ACCEPTED = "td:m:accepted"
 DISCARDED = "td:m:discarded"
 SPANS_IGNORED = "td:m:spans_ignored"
 WORKSPACES = "td:wss"
+DICTIONARY = "td:zd"
+DICTIONARY_SAMPLES = "td:zds"
 HEARTBEAT = "td:heartbeat"
 """The lease of the worker that runs the heartbeat (reconciler, probes, batch ticks) now."""
 
@@ -80,6 +84,10 @@ def families(destination_id: str, names: tuple[str, ...]) -> list[str]:
 
 def body(trace_id: int | str) -> str:
     return f"td:t:{trace_id}"
+
+
+def dictionary(dict_id: int) -> str:
+    return f"td:zd:{dict_id}"
 
 
 def destination(destination_id: str) -> str:

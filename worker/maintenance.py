@@ -1,7 +1,8 @@
 """The heartbeat, inside every worker: once a second, the one worker holding a lease in Redis re-announces lost
 work and probes parked destinations (the reconciler) and starts due batch cycles, exactly what ``tracedrop beat``
-schedules. So any one live worker keeps the system moving and beat is optional; with beat running as well, the
-reconciler's and the batch tick's own throttles keep the two from announcing anything twice.
+schedules, and trains the bodies' compression dictionary once its samples are in (worker/bodies.py). So any one
+live worker keeps the system moving and beat is optional; with beat running as well, the reconciler's and the
+batch tick's own throttles keep the two from announcing anything twice.
 
 The lease is held for ``LEASE_MS`` and renewed every beat; a holder that dies hands the heartbeat to another worker
 within that time.
@@ -20,6 +21,7 @@ from redis import Redis
 
 from worker import keys, redis_client
 from worker.batch_tasks import batch_tick
+from worker.bodies import Bodies
 from worker.settings import get_settings
 from worker.tasks import reconcile
 
@@ -64,6 +66,7 @@ class Heartbeat:
             return False
         reconcile()
         batch_tick()
+        Bodies(self.redis).train()
         return True
 
     def _run(self) -> None:

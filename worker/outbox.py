@@ -3,8 +3,11 @@
 Per destination ``td:o:{id}`` is a sorted set of trace ids scored by the millisecond (Redis server time) at
 which the trace is next due: now when accepted, now + lease while a worker holds it, now + backoff after a
 transient failure. A trace leaves it only when written (or dead-lettered), so a worker killed at any point
-loses nothing: its lease runs out and the trace is due again. Trace bodies live once in ``td:t:{tid}`` with
-a count of destinations still owed. Every mutation is one Lua script: atomic, one round trip, server clock.
+loses nothing: its lease runs out and the trace is due again. Each trace's record ``td:t:{tid}`` is kept once,
+however many destinations owe it: one string, a 12-byte header (how many destinations still owe it, when it was
+accepted) and then its stored body (worker/bodies.py). A record stored by an earlier version is a hash (``b`` the
+body, ``n`` the count, ``a`` accepted at) and is read, counted down and released just the same (``TRACE``). Every
+mutation is one Lua script: atomic, one round trip, server clock.
 
 Around that: ``td:s:{id}`` holds counters and state (``hold_until`` after a transient failure, ``parked`` after a
 destination error), ``td:r:{id}`` the owed traces that failed at least once, ``td:l:{id}`` the lanes (drains in
@@ -24,7 +27,7 @@ import orjson
 from redis import Redis
 
 from worker import keys
-from worker.bodies import pack, unpack
+from worker.bodies import Bodies
 
 LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
 
@@ -34,7 +37,43 @@ SERVER_NOW = keys.LUA + (
 ALLOW_OOM = "#!lua flags=allow-oom\n"
 """Shebang of scripts that must run even when Redis is full (they free memory or barely use any)."""
 
-_ACCEPT = SERVER_NOW + """
+HEADER_BYTES = 12
+"""A trace's record starts with how many destinations still owe it (4 bytes) and when it was accepted (ms, 8)."""
+TRACE = f"local HEADER = {HEADER_BYTES}\n" + """
+-- A trace's record: '>I4d' (destinations still owing it, accepted at ms) then the body; or, as stored by an earlier
+-- version, a hash of b (body), n (count), a (accepted at ms).
+local function trace_record(owed, accepted, body) return struct.pack('>I4d', owed, accepted) .. body end
+local function trace_body(tkey)  -- the stored body, or false once the record is gone
+  local kind = redis.call('TYPE', tkey).ok
+  if kind == 'string' then return redis.call('GETRANGE', tkey, HEADER, -1) end
+  if kind == 'hash' then return redis.call('HGET', tkey, 'b') end
+  return false
+end
+local function trace_accepted(tkey)  -- ms, or nil once the record is gone
+  local kind = redis.call('TYPE', tkey).ok
+  if kind == 'string' then return (struct.unpack('>d', redis.call('GETRANGE', tkey, 4, HEADER - 1))) end
+  if kind == 'hash' then return tonumber(redis.call('HGET', tkey, 'a')) end
+  return nil
+end
+local function trace_bytes(tkey)  -- the stored body's size
+  local kind = redis.call('TYPE', tkey).ok
+  if kind == 'string' then return redis.call('STRLEN', tkey) - HEADER end
+  if kind == 'hash' then return redis.call('HSTRLEN', tkey, 'b') end
+  return 0
+end
+local function trace_released(tkey)  -- one destination fewer owes it; the record goes with the last
+  local kind = redis.call('TYPE', tkey).ok
+  if kind == 'string' then
+    local owed = struct.unpack('>I4', redis.call('GETRANGE', tkey, 0, 3)) - 1
+    if owed <= 0 then redis.call('DEL', tkey) else redis.call('SETRANGE', tkey, 0, struct.pack('>I4', owed)) end
+  elseif kind == 'hash' and redis.call('HINCRBY', tkey, 'n', -1) <= 0 then
+    redis.call('DEL', tkey)
+  end
+end
+"""
+"""Lua of every script that touches a trace's record: the one place that knows its layout (both of them)."""
+
+_ACCEPT = SERVER_NOW + TRACE + """
 -- ARGV: workspace ('' for none), n, then per trace: body, destination count, destination ids...
 -- A destination deleted since the caller read the routes is skipped; nothing is owed to it.
 local n = tonumber(ARGV[2])
@@ -57,14 +96,14 @@ for k = 0, n - 1 do
       owed = owed + 1
     end
   end
-  if owed > 0 then redis.call('HSET', body_key(tid), 'b', body, 'n', owed, 'a', now) end
+  if owed > 0 then redis.call('SET', body_key(tid), trace_record(owed, now, body)) end
 end
 for dest, count in pairs(per_dest) do redis.call('HINCRBY', stats_key(dest), 'accepted', count) end
 if ARGV[1] ~= '' then redis.call('HINCRBY', ACCEPTED, ARGV[1], n) end
 return first
 """
 
-_CLAIM = ALLOW_OOM + SERVER_NOW + """
+_CLAIM = ALLOW_OOM + SERVER_NOW + TRACE + """
 -- ARGV: destination, lane token, limit, lease ms, lane cap, wanted trace ids...
 -- {'ok', tid, body, ...} under the lane (taken or renewed); otherwise {'parked'|'held'|'busy'|'empty'} and the
 -- caller holds no lane. A destination failing, slow or never yet written to gets one lane only.
@@ -98,7 +137,7 @@ if #claimed < limit then
 end
 local out = {'ok'}
 for _, tid in ipairs(claimed) do
-  local body = redis.call('HGET', body_key(tid), 'b')
+  local body = trace_body(body_key(tid))
   if body then
     out[#out + 1] = tid
     out[#out + 1] = body
@@ -126,21 +165,21 @@ return 1
 
 _RELEASE = ALLOW_OOM + keys.LUA + "redis.call('ZREM', lanes_key(ARGV[1]), ARGV[2]) return 1"
 
-SETTLE = """
+SETTLE = TRACE + """
 -- settle(dest, tid, first, nb): the trace is written; it leaves the outbox, its latency goes into the histogram
 -- (bounds in ARGV[first .. first + nb - 1]) and its body is released once no destination owes it. 1 if it was owed.
 local function settle(dest, tid, first, nb)
   if redis.call('ZREM', owed_key(dest), tid) ~= 1 then return 0 end
   redis.call('SREM', retrying_key(dest), tid)
   local tkey = body_key(tid)
-  local seconds = (now - tonumber(redis.call('HGET', tkey, 'a') or now)) / 1000
+  local seconds = (now - (trace_accepted(tkey) or now)) / 1000
   local bucket = '+Inf'
   for b = first, first + nb - 1 do
     if seconds <= tonumber(ARGV[b]) then bucket = ARGV[b]; break end
   end
   redis.call('HINCRBY', histogram_key(dest), bucket, 1)
   redis.call('HINCRBYFLOAT', histogram_key(dest), 'sum', seconds)
-  if redis.call('HINCRBY', tkey, 'n', -1) <= 0 then redis.call('DEL', tkey) end
+  trace_released(tkey)
   return 1
 end
 """
@@ -238,14 +277,11 @@ redis.call('DEL', dead_letters_key(dest), dead_reasons_key(dest))
 return #ids
 """
 
-_FORGET = ALLOW_OOM + keys.LUA + """
+_FORGET = ALLOW_OOM + keys.LUA + TRACE + """
 -- a deleted destination: release what it was owed and its dead letters
 local dest = ARGV[1]
 for _, key in ipairs({owed_key(dest), dead_letters_key(dest)}) do
-  for _, tid in ipairs(redis.call('ZRANGE', key, 0, -1)) do
-    local tkey = body_key(tid)
-    if redis.call('HINCRBY', tkey, 'n', -1) <= 0 then redis.call('DEL', tkey) end
-  end
+  for _, tid in ipairs(redis.call('ZRANGE', key, 0, -1)) do trace_released(body_key(tid)) end
 end
 redis.call('DEL', owed_key(dest), dead_letters_key(dest), dead_reasons_key(dest), stats_key(dest),
            histogram_key(dest), retrying_key(dest), lanes_key(dest))
@@ -269,7 +305,7 @@ end
 return {stale, probe}
 """
 
-_STATUS = SERVER_NOW + """
+_STATUS = SERVER_NOW + TRACE + """
 -- ARGV: sample size, then destination ids...: per destination {stats (flat), backlog, oldest accepted ms, dead
 -- letters, retrying, lanes, histogram, backlog bytes}, then now. Backlog bytes: the stored bodies of the owed
 -- traces, summed over the first (sample size) of them and scaled to the whole backlog beyond that.
@@ -281,9 +317,9 @@ for i = 2, #ARGV do
   local oldest = false
   local size = redis.call('ZCARD', owed)
   local ids = redis.call('ZRANGE', owed, 0, sample - 1)
-  if #ids > 0 then oldest = redis.call('HGET', body_key(ids[1]), 'a') end
+  if #ids > 0 then oldest = trace_accepted(body_key(ids[1])) or false end
   local bytes = 0
-  for _, tid in ipairs(ids) do bytes = bytes + redis.call('HSTRLEN', body_key(tid), 'b') end
+  for _, tid in ipairs(ids) do bytes = bytes + trace_bytes(body_key(tid)) end
   if #ids > 0 and size > #ids then bytes = math.floor(bytes * size / #ids) end
   out[#out + 1] = {redis.call('HGETALL', stats_key(dest)), size, oldest,
                    redis.call('ZCARD', dead_letters_key(dest)), redis.call('SCARD', retrying_key(dest)),
@@ -294,6 +330,13 @@ out[#out + 1] = now
 return out
 """
 
+BODIES = ALLOW_OOM + keys.LUA + TRACE + """
+-- ARGV: trace ids: the stored body of each, or false once its record is released
+local out = {}
+for i = 1, #ARGV do out[i] = trace_body(body_key(ARGV[i])) end
+return out
+"""
+"""Read by Python in one round trip, whichever layout each record has."""
 
 BYTES_SAMPLE = 200
 """A status sums the stored size of at most this many owed traces' bodies (and scales the sum to the backlog)."""
@@ -355,6 +398,7 @@ class Outbox:
 
     def __init__(self, redis: Redis) -> None:
         self.redis = redis
+        self.codec = Bodies(redis)
         self._accept = redis.register_script(_ACCEPT)
         self._claim = redis.register_script(_CLAIM)
         self._renew = redis.register_script(_RENEW)
@@ -369,6 +413,7 @@ class Outbox:
         self._forget = redis.register_script(_FORGET)
         self._stale = redis.register_script(_STALE)
         self._status = redis.register_script(_STATUS)
+        self._bodies = redis.register_script(BODIES)
 
     def accept(self, owed: list[tuple[bytes, list[str]]], *, workspace: str = "", replicas: int = 0) -> list[int]:
         """Store traces with the destinations each is owed to, and count them, atomically; return their ids.
@@ -379,7 +424,7 @@ class Outbox:
         """
         args: list[Any] = [workspace, len(owed)]
         for body, destinations in owed:
-            args += [pack(body), len(destinations), *destinations]
+            args += [self.codec.pack(body), len(destinations), *destinations]
         if not replicas:
             first = int(self._accept(args=args))
         else:
@@ -387,6 +432,7 @@ class Outbox:
                 self._accept(args=args, client=pipe)
                 pipe.execute_command("WAIT", replicas, REPLICA_WAIT_MS)
                 first, acknowledged = pipe.execute()
+        self.codec.sample([body for body, destinations in owed if destinations])
         trace_ids = [int(first) + i for i in range(len(owed))]
         if replicas and int(acknowledged) < replicas:
             raise NotReplicated(trace_ids, int(acknowledged), replicas)
@@ -397,7 +443,8 @@ class Outbox:
         """Lease up to ``limit`` due traces (``wanted`` first) to ``lane``, if the destination takes one more lane."""
         flat = self._claim(args=[destination_id, lane, limit, lease_ms, lanes, *wanted])
         outcome = flat[0].decode()
-        return Claim(outcome, [Claimed(int(flat[i]), unpack(flat[i + 1])) for i in range(1, len(flat), 2)])
+        traces = [Claimed(int(flat[i]), self.codec.unpack(flat[i + 1])) for i in range(1, len(flat), 2)]
+        return Claim(outcome, traces)
 
     def renew(self, destination_id: str, lane: str, trace_ids: list[int], *, lease_ms: int, slow: bool) -> bool:
         """Extend a working lane's lease and its traces'; False if the lane had expired."""
@@ -458,13 +505,10 @@ class Outbox:
     def dead_letters(self, destination_id: str, *, limit: int = 1000) -> list[dict[str, Any]]:
         rows = self.redis.zrange(keys.dead_letters(destination_id), 0, limit - 1, withscores=True)
         reasons = self.redis.hmget(keys.dead_reasons(destination_id), [tid for tid, _ in rows]) if rows else []
-        with self.redis.pipeline(transaction=False) as pipe:
-            for tid, _ in rows:
-                pipe.hget(keys.body(int(tid)), "b")
-            bodies = pipe.execute()
+        bodies = self._bodies(args=[tid for tid, _ in rows]) if rows else []
         letters = []
         for (tid, score), reason, body in zip(rows, reasons, bodies, strict=True):
-            trace = orjson.loads(unpack(body)) if body else {}
+            trace = orjson.loads(self.codec.unpack(body)) if body else {}
             letters.append({"trace_id": trace.get("id"), "seq": int(tid), "at_ms": int(score),
                             "reason": orjson.loads(reason) if reason else None})
         return letters

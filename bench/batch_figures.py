@@ -20,7 +20,7 @@ from typing import Any
 import orjson
 
 from worker import keys
-from worker.batch import encode
+from worker.batch import FORMATS, encode
 from worker.document import build_document
 from worker.record import build_record
 from worker.trace import TraceIn, stored_form
@@ -80,7 +80,7 @@ def sizes(bodies: list[bytes]) -> dict[str, float]:
     traces = [orjson.loads(b) for b in bodies]
     result = {"per_trace_json": sum(len(orjson.dumps(build_document(t, privacy_mode=False)))
                                     for t in traces) / len(traces)}
-    for fmt in ("cbor.zstd", "jsonl.gz"):
+    for fmt in FORMATS:
         total = 0
         for first in range(0, len(traces), FILE_RECORDS):
             chunk = traces[first:first + FILE_RECORDS]
@@ -144,11 +144,11 @@ def main() -> None:
     average = sum(map(len, bodies)) / len(bodies)
     print(f"batch figures ({len(bodies)} sample chat traces, avg stored body {average:.0f} B, "
           f"files of {FILE_RECORDS} records)")
-    for fmt in ("cbor.zstd", "jsonl.gz"):
+    for fmt in FORMATS:
         print(f"  encode rate {fmt:9}: {encode_rate(bodies, fmt):>9,.0f} records/s (parse + build + encode, one core)")
     found = sizes(bodies[:5000])
     print(f"  per-trace JSON object : {found['per_trace_json']:>7,.0f} B/record (uncompressed, one PUT each)")
-    for fmt in ("cbor.zstd", "jsonl.gz"):
+    for fmt in FORMATS:
         ratio = found["per_trace_json"] / found[fmt]
         print(f"  {fmt:9} file       : {found[fmt]:>7,.0f} B/record ({ratio:.1f}x smaller)")
     print("  PUT requests per million traces (1M/day, evenly):")

@@ -1,8 +1,9 @@
 """Lake-ready output: DuckDB reads tracedrop's objects and files straight from the bucket, Hive partitions and all.
 
 The same traces go to three destinations of one bucket: per-trace objects under
-``objects/year=YYYY/month=MM/day=DD/`` (the trace's own date), and ``jsonl.gz`` and ``parquet`` batch files under
-``date=YYYY-MM-DD/hour=HH/`` (the export time). DuckDB, with the httpfs extension from PyPI, queries them over
+``objects/year=YYYY/month=MM/day=DD/`` (the trace's own date), ``jsonl.gz`` batch files under
+``jsonl/date=YYYY-MM-DD/hour=HH/`` and ``parquet`` batch files under ``parquet/year=YYYY/month=MM/day=DD/`` (the
+export time). DuckDB, with the httpfs extension from PyPI, queries them over
 ``s3://`` as the README shows, and must find exactly what was sent. Costs are summed as ``DECIMAL(18,9)``, as money
 is, so the sums are exact whatever order the engine adds them in.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -71,14 +73,18 @@ def expected_by_day() -> list[tuple[Any, ...]]:
 
 
 def expected_by_file_partition(s3: stack.SeaweedFS, bucket: str, prefix: str, cost: str) -> list[tuple[Any, ...]]:
-    """Count and cost per ``date=``/``hour=`` folder, from decoding the files found there (not by DuckDB)."""
-    totals: dict[tuple[str, int], list[Any]] = defaultdict(lambda: [0, Decimal(0)])
+    """Count and cost (the record's field at the dotted path ``cost``) per Hive folder (``k=v`` segments, numbers as
+    numbers), from decoding the files found there (not by DuckDB)."""
+    totals: dict[tuple[Any, ...], list[Any]] = defaultdict(lambda: [0, Decimal(0)])
     for key, records in records_by_file(s3.objects(bucket, f"{prefix}/")).items():
-        found = re.fullmatch(rf"{prefix}/date=(\d{{4}}-\d\d-\d\d)/hour=(\d\d)/[^/]+", key)
-        assert found, key
-        partition = totals[(found[1], int(found[2]))]
+        folders = key.split("/")[1:-1]
+        assert folders and all(re.fullmatch(r"[a-z]+=[0-9-]+", folder) for folder in folders), key
+        values = (folder.split("=")[1] for folder in folders)
+        partition = totals[tuple(int(value) if value.isdigit() else value for value in values)]
         for record in records:
-            value = record.get("cost_total") if cost == "cost_total" else record.get("estimated_cost", {}).get("total")
+            value: Any = record
+            for step in cost.split("."):
+                value = value.get(step) if isinstance(value, dict) else None
             partition[0] += 1
             partition[1] += Decimal(str(value)).quantize(Decimal("1e-9")) if value is not None else Decimal(0)
     return [(*partition, *row) for partition, row in sorted(totals.items())]
@@ -92,7 +98,8 @@ def lake(admin: stack.Admin, workspace: str, ingest: httpx.Client, s3: stack.Sea
     destinations = [
         admin.destination(workspace, stack.s3_body(s3, bucket, prefix="objects", path_template=HIVE_DAYS)),
         admin.destination(workspace, stack.s3_body(s3, bucket, prefix="jsonl", format="jsonl.gz", **batch)),
-        admin.destination(workspace, stack.s3_body(s3, bucket, prefix="parquet", format="parquet", **batch)),
+        admin.destination(workspace, stack.s3_body(s3, bucket, prefix="parquet", format="parquet",
+                                                   **{**batch, "path_template": HIVE_DAYS})),
     ]
     response = ingest.post("/v1/traces", json={"traces": SENT})
     assert response.status_code == 202, response.text
@@ -124,49 +131,56 @@ def test_duckdb_sums_per_trace_objects_per_model_and_per_hive_partition(
     assert by_day == expected_by_day()
 
 
-def test_duckdb_sums_jsonl_gz_files_per_model_and_per_hive_partition(
-    lake: duckdb.DuckDBPyConnection, s3: stack.SeaweedFS, bucket: str
+@dataclass(frozen=True)
+class BatchFiles:
+    prefix: str
+    source: str
+    columns: tuple[str, str, str]
+    """Input tokens, output tokens, total cost."""
+    partition: str
+
+
+BATCH_FILES = {
+    "jsonl.gz": BatchFiles("jsonl", "read_json('s3://{bucket}/jsonl/*/*/*.jsonl.gz', hive_partitioning = true)",
+                           ("usage.input", "usage.output", "estimated_cost.total"), "date::VARCHAR, hour::INT"),
+    "parquet": BatchFiles("parquet", "read_parquet('s3://{bucket}/parquet/*/*/*/*.parquet', hive_partitioning = true)",
+                          ("input_tokens", "output_tokens", "cost_total"), "year::INT, month::INT, day::INT"),
+}
+
+
+@pytest.mark.parametrize("fmt", sorted(BATCH_FILES))
+def test_duckdb_sums_batch_files_per_model_and_per_hive_partition(
+    lake: duckdb.DuckDBPyConnection, s3: stack.SeaweedFS, bucket: str, fmt: str
 ) -> None:
-    # Given jsonl.gz batch files under date=/hour= folders of the export time
-    source = f"read_json('s3://{bucket}/jsonl/*/*/*.jsonl.gz', hive_partitioning = true)"
+    # Given batch files under Hive folders of the export time (jsonl.gz: date=/hour=, parquet: year=/month=/day=)
+    files = BATCH_FILES[fmt]
+    source, (tokens_in, tokens_out, cost) = files.source.format(bucket=bucket), files.columns
 
     # When DuckDB sums tokens and cost per model and per partition
-    by_model = lake.sql(f"SELECT model, count(*), sum(usage.input), sum(usage.output), "
-                        f"sum(estimated_cost.total::{MONEY}) FROM {source} GROUP BY ALL ORDER BY ALL").fetchall()
-    by_partition = lake.sql(f"SELECT date::VARCHAR, hour::INT, count(*), sum(estimated_cost.total::{MONEY}) "
+    by_model = lake.sql(f"SELECT model, count(*), sum({tokens_in}), sum({tokens_out}), sum({cost}::{MONEY}) "
+                        f"FROM {source} GROUP BY ALL ORDER BY ALL").fetchall()
+    by_partition = lake.sql(f"SELECT {files.partition}, count(*), sum({cost}::{MONEY}) "
                             f"FROM {source} GROUP BY ALL ORDER BY ALL").fetchall()
 
     # Then it finds exactly what was sent, and per folder exactly what that folder's files hold
     assert by_model == expected_by_model()
-    assert by_partition == expected_by_file_partition(s3, bucket, "jsonl", "estimated_cost.total")
-    assert sum(row[2] for row in by_partition) == TRACES
+    assert by_partition == expected_by_file_partition(s3, bucket, files.prefix, cost)
+    assert sum(row[-2] for row in by_partition) == TRACES
 
 
-def test_duckdb_sums_parquet_files_per_model_per_day_and_per_hive_partition(
-    lake: duckdb.DuckDBPyConnection, s3: stack.SeaweedFS, bucket: str
-) -> None:
-    # Given Parquet batch files under date=/hour= folders of the export time
-    source = f"read_parquet('s3://{bucket}/parquet/*/*/*.parquet', hive_partitioning = true)"
+def test_duckdb_sums_parquet_per_day_of_the_traces_timestamp(lake: duckdb.DuckDBPyConnection, bucket: str) -> None:
+    source = BATCH_FILES["parquet"].source.format(bucket=bucket)
 
-    # When DuckDB sums the typed columns per model, per trace day and per partition
-    by_model = lake.sql(f"SELECT model, count(*), sum(input_tokens), sum(output_tokens), "
-                        f"sum(cost_total::{MONEY}) FROM {source} GROUP BY ALL ORDER BY ALL").fetchall()
     by_day = lake.sql(f"SELECT year(timestamp), month(timestamp), day(timestamp), count(*), "
                       f"sum(cost_total::{MONEY}) FROM {source} GROUP BY ALL ORDER BY ALL").fetchall()
-    by_partition = lake.sql(f"SELECT date::VARCHAR, hour::INT, count(*), sum(cost_total::{MONEY}) "
-                            f"FROM {source} GROUP BY ALL ORDER BY ALL").fetchall()
 
-    # Then it finds exactly what was sent, and per folder exactly what that folder's files hold
-    assert by_model == expected_by_model()
     assert by_day == expected_by_day()
-    assert by_partition == expected_by_file_partition(s3, bucket, "parquet", "cost_total")
-    assert sum(row[2] for row in by_partition) == TRACES
 
 
 def test_parquet_columns_have_one_type_in_every_file_and_nulls_where_a_trace_lacks_a_value(
     lake: duckdb.DuckDBPyConnection, bucket: str
 ) -> None:
-    source = f"read_parquet('s3://{bucket}/parquet/*/*/*.parquet', hive_partitioning = true)"
+    source = BATCH_FILES["parquet"].source.format(bucket=bucket)
 
     types = dict(lake.sql(f"SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM {source})").fetchall())
     missing = lake.sql(f"SELECT count(*) FROM {source} WHERE cost_total IS NULL AND input_tokens IS NULL "

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import math
+import os
 import statistics
 import tempfile
 import time
@@ -22,8 +23,9 @@ from typing import Any
 
 import orjson
 
-from bench.batch_figures import FILE_RECORDS, encode_rate, sample_bodies
+from bench.batch_figures import FILE_RECORDS, encode_rates, sample_bodies
 from bench.lean_put import AsyncPut
+from bench.workload import cpu_seconds, machine_busy_seconds
 from tests import stack
 from tests.lake import duckdb_on
 from worker.batch import encode, extension
@@ -108,9 +110,10 @@ def measure(store: stack.SeaweedFS, *, traces: int) -> dict[str, Any]:
         expected_counts[trace["model"]] += 1
         expected_costs[trace["model"]] += trace["cost"]["total"]
     expected = {model: (count, expected_costs[model]) for model, count in expected_counts.items()}
-    figures: dict[str, Any] = {"traces": traces, "file_records": FILE_RECORDS, "formats": {}}
-    for fmt in FORMATS:
-        figures["formats"][fmt] = {"encode_per_s": encode_rate(bodies[:ENCODE_SAMPLE], fmt)}
+    busy, own, server = machine_busy_seconds(), os.times(), cpu_seconds(store)
+    started = time.perf_counter()
+    figures: dict[str, Any] = {"traces": traces, "file_records": FILE_RECORDS, "formats": {
+        fmt: {"encode_per_s": rate} for fmt, rate in encode_rates(bodies[:ENCODE_SAMPLE]).items()}}
     store.client().create_bucket(Bucket=BUCKET)
     for fmt, objects in lake_objects(bodies).items():
         started = time.perf_counter()
@@ -121,6 +124,10 @@ def measure(store: stack.SeaweedFS, *, traces: int) -> dict[str, Any]:
     for fmt in QUERIES:
         rounds = query_seconds(store, fmt, expected)
         figures["formats"][fmt].update({"duckdb_rounds_s": rounds, "duckdb_s": statistics.median(rounds)})
+    wall, end = time.perf_counter() - started, os.times()
+    ours = end.user + end.system - own.user - own.system + cpu_seconds(store) - server
+    figures["machine"] = {"wall_s": wall, "load_average_at_end": os.getloadavg(),
+                          "other_cores": max(0.0, (machine_busy_seconds() - busy - ours) / wall)}
     formats = figures["formats"]
     figures["ratios"] = {
         "parquet_bytes_to_cbor": formats["parquet"]["bytes_per_trace"] / formats["cbor.zstd"]["bytes_per_trace"],
@@ -154,6 +161,9 @@ def rows(figures: dict[str, Any]) -> list[tuple[str, str]]:
                                      f"{ratios['parquet_encode_to_jsonl']:.2f}x the encode rate"),
         ("lake, DuckDB time / parquet's", f"jsonl.gz {ratios['jsonl_query_to_parquet']:.1f}x, "
                                           f"per-trace objects {ratios['per_trace_query_to_parquet']:.0f}x"),
+        ("lake, noise: other work on the machine meanwhile",
+         f"{figures['machine']['other_cores']:.2f} cores over {figures['machine']['wall_s']:.0f} s (load average "
+         f"{figures['machine']['load_average_at_end'][0]:.1f} at the end)"),
     ]
     return found
 

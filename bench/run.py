@@ -149,7 +149,7 @@ def run(sizes: Sizes, variant: str | None = None) -> dict[str, Any]:
         say(f"webhook delivery, 1 worker process: {webhooks.describe(f['webhooks'])}")
 
         f["lake"] = lake_figures.measure(bench.store, traces=sizes.lake)
-        say("; ".join(f"{name}: {value}" for name, value in lake_figures.rows(f["lake"])[-3:]))
+        say("; ".join(f"{name}: {value}" for name, value in lake_figures.rows(f["lake"])[-4:]))
 
         steady = bench.destination("e2e")
         worker = bench.worker("steady", 2)

@@ -42,7 +42,12 @@ def _at(*path: str) -> Callable[[dict[str, Any]], Any]:
 
 def _json(*path: str) -> Callable[[dict[str, Any]], Any]:
     at = _at(*path)
-    return lambda record: None if at(record) in (None, {}) else orjson.dumps(at(record)).decode()
+
+    def value(record: dict[str, Any]) -> Any:
+        found = at(record)
+        return None if found in (None, {}) else orjson.dumps(found).decode()
+
+    return value
 
 
 COLUMNS = (

@@ -27,7 +27,6 @@ from worker.kinds.s3 import client as s3
 
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 GZIP_MAGIC = b"\x1f\x8b"
-PARQUET_MAGIC = b"PAR1"
 
 
 def load(source: str, *, endpoint: str | None = None) -> bytes:
@@ -45,7 +44,7 @@ def items(data: bytes) -> Iterator[Any]:
     try:
         if data.startswith(ZSTD_MAGIC):
             yield from _cbor_sequence(_unzstd(data))
-        elif data.startswith(PARQUET_MAGIC):
+        elif data.startswith(parquet.MAGIC):
             yield from parquet.rows(data)
         elif data.startswith(GZIP_MAGIC):
             for line in gzip.decompress(data).splitlines():

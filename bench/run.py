@@ -2,7 +2,8 @@
 
 Prints, in one run: the raw PUT limit of the local SeaweedFS (boto3 with 16 threads, an async client at 64),
 ingest rates and p99 (native, OTLP protobuf and LiteLLM arrays), drain rates with one and two worker processes,
-end-to-end latency at half the drain rate,
+end-to-end latency at half the drain rate, Parquet beside cbor.zstd and jsonl.gz (bytes per trace, encode rate,
+DuckDB summing cost per model from the bucket in each format: bench/lake_figures.py),
 worker memory at start and after 100,000 traces, and the ratios between them, plus how busy the machine was
 with other work meanwhile. Figures also go to .bench/results.json. ``--quick`` (or TRACEDROP_BENCH_QUICK=1) runs
 smaller sizes. Nothing here asserts anything about time; every loop is bounded and the stack stops by itself.
@@ -19,7 +20,7 @@ from typing import Any
 
 import orjson
 
-from bench import backlog_memory, gateways, latency, raw, scale, webhooks
+from bench import backlog_memory, gateways, lake_figures, latency, raw, scale, webhooks
 from bench.backlog_memory import LAYOUTS
 from bench.variants import SHORT
 from bench.workload import Stack, machine_busy_seconds, rss_mb, tree
@@ -37,12 +38,14 @@ class Sizes:
     gateways: int
     webhooks: dict[int, int]
     """Traces per webhook drain, by batch_size."""
+    lake: int
+    """Traces written in each format and summed by DuckDB (bench/lake_figures.py)."""
 
 
 FULL = Sizes(raw=3000, drain=6000, single=2000, memory=100_000, steady_seconds=20, gateways=2000,
-             webhooks={1: 3000, 50: 20000})
+             webhooks={1: 3000, 50: 20000}, lake=100_000)
 QUICK = Sizes(raw=1000, drain=5000, single=1000, memory=10_000, steady_seconds=10, gateways=1000,
-              webhooks={1: 1000, 50: 5000})
+              webhooks={1: 1000, 50: 5000}, lake=10_000)
 
 
 def drain(bench: Stack, destination: str, bucket: str, *, processes: int, expected: int) -> dict[str, float]:
@@ -146,6 +149,9 @@ def run(sizes: Sizes, variant: str | None = None) -> dict[str, Any]:
         f["webhooks"] = webhooks.rates(bench, counts=sizes.webhooks)
         say(f"webhook delivery, 1 worker process: {webhooks.describe(f['webhooks'])}")
 
+        f["lake"] = lake_figures.measure(bench.store, traces=sizes.lake)
+        say("; ".join(f"{name}: {value}" for name, value in lake_figures.rows(f["lake"])[-4:]))
+
         steady = bench.destination("e2e")
         worker = bench.worker("steady", 2)
         bench.wait_queue_empty()
@@ -237,6 +243,7 @@ def table(f: dict[str, Any]) -> list[tuple[str, str]]:
            + f"; {m[stored]['hours_in_16_gb_at_1000_per_s']:.1f} h of backlog in 16 GB at 1,000 traces/s"
            + (f"; packed in {m[stored]['pack_us_per_trace']:.0f} us CPU" if stored != "plain" else ""))
           for m in [f["backlog_memory"]] for stored in LAYOUTS],
+        *lake_figures.rows(f["lake"]),
         ("e2e p99 at half the drain rate", f"{e10['p99_ms']:.0f} ms  target < 1000 ms: {mark(e10['p99_ms'] < 1000)}"),
         ("worker memory growth", f"{m['growth']:+.1%}  target < 10%: {mark(m['growth'] < 0.10)}"),
         ("noise: raw boto3 at the end / at the start", f"{r['raw_boto3_end_to_start']:.2f}"),

@@ -1,11 +1,11 @@
-"""Batch files: encoding records (zstd CBOR sequence or gzip JSON lines) and naming the file. Pure."""
+"""Batch files: encoding records (zstd CBOR sequence, gzip JSON lines or Parquet) and naming the file. Pure."""
 
 from __future__ import annotations
 
 import gzip
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal, get_args
 
 import cbor2
 import orjson
@@ -13,8 +13,10 @@ import zstandard
 
 from worker.document import iso_ms
 
-FORMATS = ("cbor.zstd", "jsonl.gz")
-CONTENT_TYPES = {"cbor.zstd": "application/zstd", "jsonl.gz": "application/gzip"}
+BatchFormat = Literal["cbor.zstd", "jsonl.gz", "parquet"]
+FORMATS: tuple[str, ...] = get_args(BatchFormat)
+CONTENT_TYPES = {"cbor.zstd": "application/zstd", "jsonl.gz": "application/gzip",
+                 "parquet": "application/vnd.apache.parquet"}
 ZSTD_LEVEL = 3
 GZIP_LEVEL = 6
 NAME = "ts-tracedrop-export-"
@@ -26,6 +28,10 @@ def encode(records: Iterable[dict[str, Any]], fmt: str) -> bytes:
         return encode_cbor_zstd(records)
     if fmt == "jsonl.gz":
         return encode_jsonl_gz(records)
+    if fmt == "parquet":
+        from worker import parquet  # pyarrow costs a process ~64 MB: only those that write Parquet load it
+
+        return parquet.encode(records)
     raise ValueError(f"unknown batch format {fmt!r} (known: {', '.join(FORMATS)})")
 
 

@@ -65,7 +65,7 @@ def beat(ctx: click.Context) -> None:
 @click.option("--endpoint", default=None, metavar="URL",
               help="S3-compatible endpoint for s3:// sources (credentials: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY).")
 def read(source: str, endpoint: str | None) -> None:
-    """Print an exported file (.cbor.zstd or .jsonl.gz) or a per-trace object as JSON lines."""
+    """Print an exported file (.cbor.zstd, .jsonl.gz or .parquet) or a per-trace object as JSON lines."""
     from worker.errors import DeliveryError
     from worker.reader import json_lines, load
 

@@ -1,8 +1,9 @@
 """Path templates: parsed and confined when a destination is saved, rendered per trace.
 
-A template is literal text and ``{name}`` placeholders, nothing else. The parsed template is compiled into a
-Jinja2 sandboxed template that *we* generate: literal text and values are passed in as data, so nothing a user
-writes is ever evaluated as template code.
+A template is literal text and ``{name}`` placeholders, nothing else. Literal text may hold ``=``, so Hive-style
+``key=value`` folders (``year={year}/month={month}``) can be asked for; values never hold it (``key_safe``). The
+parsed template is compiled into a Jinja2 sandboxed template that *we* generate: literal text and values are passed
+in as data, so nothing a user writes is ever evaluated as template code.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ _VALUE_BYTES = {"date": 10, "year": 4, "month": 2, "day": 2, "hour": 2, "apiKeyN
 
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 _LITERAL = re.compile(r"^[A-Za-z0-9._/-]*$")
+_TEMPLATE_LITERAL = re.compile(r"^[A-Za-z0-9._/=-]*$")
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
 _ENV = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
 
@@ -118,8 +120,8 @@ def _static_part(source: str, prefix: str) -> str:
 def _check_literal(text: str) -> int:
     if "{" in text or "}" in text:
         raise TemplateError("only {name} placeholders are allowed: no other braces or template syntax")
-    if not _LITERAL.fullmatch(text):
-        raise TemplateError("literal text may only contain letters, digits, '.', '_', '-' and '/'")
+    if not _TEMPLATE_LITERAL.fullmatch(text):
+        raise TemplateError("literal text may only contain letters, digits, '.', '_', '-', '=' and '/'")
     return len(text)
 
 

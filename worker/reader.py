@@ -1,8 +1,9 @@
 """``tracedrop read``: any file tracedrop writes, as JSON lines.
 
 The format is recognised from the bytes: a zstd frame holds a CBOR sequence (``.cbor.zstd``), a gzip stream holds
-JSON lines (``.jsonl.gz``), anything else is read as one per-trace JSON object. CBOR dates print as RFC 3339 with
-milliseconds, exactly as the JSON lines format writes them, so both formats of one batch print the same lines.
+JSON lines (``.jsonl.gz``), ``PAR1`` opens a Parquet file (one line per row), anything else is read as one
+per-trace JSON object. CBOR and Parquet dates print as RFC 3339 with milliseconds, exactly as the JSON lines format
+writes them, so the CBOR and JSON lines files of one batch print the same lines.
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ from typing import Any
 import cbor2
 import orjson
 import zstandard
+from pyarrow.lib import ArrowException
 
+from worker import parquet
 from worker.document import iso_ms
 from worker.kinds.s3 import client as s3
 
@@ -41,13 +44,16 @@ def items(data: bytes) -> Iterator[Any]:
     try:
         if data.startswith(ZSTD_MAGIC):
             yield from _cbor_sequence(_unzstd(data))
+        elif data.startswith(parquet.MAGIC):
+            yield from parquet.rows(data)
         elif data.startswith(GZIP_MAGIC):
             for line in gzip.decompress(data).splitlines():
                 if line.strip():
                     yield orjson.loads(line)
         else:
             yield orjson.loads(data)
-    except (cbor2.CBORError, zstandard.ZstdError, gzip.BadGzipFile, EOFError, orjson.JSONDecodeError) as exc:
+    except (cbor2.CBORError, zstandard.ZstdError, gzip.BadGzipFile, EOFError, orjson.JSONDecodeError,
+            ArrowException) as exc:
         raise ValueError(f"not a tracedrop file or damaged: {exc}") from exc
 
 

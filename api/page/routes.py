@@ -23,6 +23,7 @@ from api.page.session import Session
 from api.routes.destinations import owned
 from api.routes.workspaces import existing
 from worker import kinds, store
+from worker.batch import FORMATS as BATCH_FORMATS
 from worker.kinds.webhook.config import Format
 
 router = APIRouter(include_in_schema=False)
@@ -127,7 +128,7 @@ def workspace_page(request: Request, ws: Workspace, redis: RedisDep, settings: S
 def new_destination_page(request: Request, ws: Workspace, redis: RedisDep, found: SignedIn) -> Response:
     existing(redis, ws)
     return page(request, "form.html", found, workspace=ws, destination=None, kinds=sorted(kinds.KINDS),
-                formats=FORMATS, header_lines="")
+                formats=FORMATS, batch_formats=BATCH_FORMATS, header_lines="")
 
 
 @router.get("/admin/workspaces/{ws}/destinations/{destination_id}", response_class=HTMLResponse)
@@ -143,4 +144,4 @@ def edit_destination_page(request: Request, ws: Workspace, destination_id: str, 
     public = owned(redis, settings, ws, destination_id).public()
     header_lines = "\n".join(f"{name}: " for name in public.get("headers", {}))
     return page(request, "form.html", found, workspace=ws, destination=public, kinds=[public["type"]],
-                formats=FORMATS, header_lines=header_lines)
+                formats=FORMATS, batch_formats=BATCH_FORMATS, header_lines=header_lines)

@@ -12,6 +12,7 @@ from api.errors import ApiError, invalid
 from api.responses import OrjsonResponse
 from api.routes.workspaces import existing
 from worker import keys, kinds, store
+from worker.batch import BatchFormat
 from worker.destination import ASSIGNED, Destination, DestinationConfig
 from worker.errors import DeliveryError, TemplateError
 from worker.kinds.s3.writer import SAMPLE_TRACE, sample_key
@@ -116,7 +117,7 @@ class KeyPreview(BaseModel):
     prefix: str = Field(default="", max_length=256)
     path_template: str = Field(default="{prefix}/{date}", max_length=512)
     mode: Literal["per_trace", "batch"] = "per_trace"
-    format: Literal["cbor.zstd", "jsonl.gz"] = "cbor.zstd"
+    format: BatchFormat = "cbor.zstd"
 
 
 @router.post("/v1/workspaces/{ws}/destinations/preview-key")

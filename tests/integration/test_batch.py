@@ -224,11 +224,11 @@ def read(source: str, *extra: str, env: dict[str, str] | None = None) -> subproc
                           env={**clean, **(env or {})}, check=False)
 
 
-def test_tracedrop_read_prints_both_formats_and_per_trace_objects(
+def test_tracedrop_read_prints_every_format_and_per_trace_objects(
     admin: stack.Admin, workspace: str, ingest: httpx.Client, s3: stack.SeaweedFS, bucket: str, tmp_path: Path
 ) -> None:
-    # Given the same traces exported as cbor.zstd, as jsonl.gz and as per-trace objects
-    buckets = {"cbor.zstd": f"{bucket}-cbor", "jsonl.gz": f"{bucket}-jsonl"}
+    # Given the same traces exported as cbor.zstd, as jsonl.gz, as parquet and as per-trace objects
+    buckets = {"cbor.zstd": f"{bucket}-cbor", "jsonl.gz": f"{bucket}-jsonl", "parquet": f"{bucket}-parquet"}
     ids = []
     for fmt, name in buckets.items():
         s3.client().create_bucket(Bucket=name)
@@ -252,6 +252,9 @@ def test_tracedrop_read_prints_both_formats_and_per_trace_objects(
         assert [orjson.loads(line)["capture_id"] for line in printed[fmt]] == ["gen-1705312800-abc123", "gen-1",
                                                                                "gen-2"]
     assert printed["cbor.zstd"] == printed["jsonl.gz"]
+    row = orjson.loads(printed["parquet"][0])
+    assert (row["timestamp"], row["input_tokens"], row["request"]) == ("2024-01-15T10:00:00.000Z", 12,
+                                                                       FULL_TRACE["request"])
     assert orjson.loads(printed["cbor.zstd"][0])["timestamp"] == "2024-01-15T10:00:00.000Z"
 
     # And a per-trace object prints as one line

@@ -84,13 +84,14 @@ def assert_exactly_once(s3: stack.SeaweedFS, bucket: str, count: int, limit: int
     return files
 
 
-@pytest.mark.parametrize("stage", ["before_put", "after_put"])
+@pytest.mark.parametrize("stage, fmt", [("before_put", "cbor.zstd"), ("after_put", "cbor.zstd"),
+                                        ("after_put", "parquet")])
 def test_a_worker_killed_mid_export_loses_nothing_and_the_redo_is_the_same_file(
-    own: Own, s3: stack.SeaweedFS, stage: str
+    own: Own, s3: stack.SeaweedFS, stage: str, fmt: str
 ) -> None:
     # Given a batch destination (4 records a file) and a worker that will stop in the middle of its first file
-    workspace, bucket, destination_id, client = own.destination(s3, limit=4)
-    paused = stack.worker(own.workdir, {**own.env, PAUSE_ENV: f"{stage}:600"}, name=f"paused-{stage}",
+    workspace, bucket, destination_id, client = own.destination(s3, limit=4, format=fmt)
+    paused = stack.worker(own.workdir, {**own.env, PAUSE_ENV: f"{stage}:600"}, name=f"paused-{stage}-{fmt}",
                           concurrency=1)
     store = redis.Redis(port=own.redis.port)
     try:
@@ -109,7 +110,7 @@ def test_a_worker_killed_mid_export_loses_nothing_and_the_redo_is_the_same_file(
         client.close()
 
     # Then another worker finishes the export: that same key, those same records, the rest once each
-    healthy = stack.worker(own.workdir, own.env, name=f"healthy-{stage}")
+    healthy = stack.worker(own.workdir, own.env, name=f"healthy-{stage}-{fmt}")
     try:
         own.exported(workspace, destination_id, 10)
     finally:

@@ -31,6 +31,10 @@ def test_values_are_made_key_safe(value: str, safe: str) -> None:
     ("production/llm-traces/{date}", "", {}, "production/llm-traces/2024-01-15"),
     ("a/{apiKeyName}.x/{date}", "", {"apiKeyName": ""}, "a/.x/2024-01-15"),
     ("a/.{apiKeyName}/b", "", {"apiKeyName": ""}, "a/_/b"),
+    ("{prefix}/year={year}/month={month}/day={day}", "prod", {}, "prod/year=2024/month=01/day=15"),
+    ("date={date}/hour={hour}", "", {}, "date=2024-01-15/hour=10"),
+    ("api_key={apiKeyName}/dt={date}", "", {"apiKeyName": "prod backend"}, "api_key=prod_backend/dt=2024-01-15"),
+    ("api_key={apiKeyName}/dt={date}", "", {"apiKeyName": "k=v/x"}, "api_key=k_v_x/dt=2024-01-15"),
 ])
 def test_rendering(template: str, prefix: str, values: dict[str, str], rendered: str) -> None:
     assert parse_template(template, prefix=prefix).render({**MOMENT, **values}) == rendered
@@ -46,6 +50,9 @@ def test_rendering(template: str, prefix: str, values: dict[str, str], rendered:
     ("../{date}", "'.' or '..'"),
     ("a b/{date}", "literal text"),
     ("{date}/x\n", "literal text"),
+    ("year={year}&month={month}", "literal text may only contain letters, digits, '.', '_', '-', '=' and '/'"),
+    ("year={{year}}", "only {name} placeholders"),
+    ("={year}/../x", "'.' or '..'"),
     ("{apiKeyName}" * 8, "longer than 1024"),
 ])
 def test_unsafe_templates_are_refused(template: str, reason: str) -> None:
@@ -76,3 +83,10 @@ def test_object_keys_are_a_pure_function_of_trace_and_destination() -> None:
     assert object_key(template, trace) == "prod/2024-01-15/k_1/gen:1-1705312800.json"
     assert object_key(template, dict(trace)) == object_key(template, trace)
     assert object_key(parse_template("{prefix}/{date}"), {**trace, "timestamp": 0}) == "1970-01-01/gen:1-0.json"
+
+
+@pytest.mark.parametrize("template", ["{prefix}/year={year}/month={month}/day={day}", "date={date}/hour={hour}"])
+def test_hive_style_templates_are_accepted_for_batch_files(template: str) -> None:
+    rendered = parse_template(template, prefix="batch", allowed=BATCH_VARIABLES).render(MOMENT)
+
+    assert all(re.fullmatch(r"[a-z]+=[0-9-]+|batch", segment) for segment in rendered.split("/")), rendered

@@ -10,7 +10,7 @@ from worker.errors import TemplateError
 from worker.kinds.s3.writer import object_key
 from worker.paths import MAX_KEY_BYTES, TRACE_VARIABLES, parse_template
 
-literal = st.text(alphabet="abcXYZ019._-/", max_size=40)
+literal = st.text(alphabet="abcXYZ019._-/=", max_size=40)
 variable = st.sampled_from(sorted(TRACE_VARIABLES)).map(lambda name: "{" + name + "}")
 templates = st.lists(st.one_of(literal, variable), min_size=1, max_size=6).map("".join)
 prefixes = st.lists(st.text(alphabet="abc019_-.", min_size=1, max_size=60), max_size=5).map("/".join)
@@ -51,7 +51,7 @@ def test_any_template_is_refused_or_plain_placeholders(template: str) -> None:
     stripped = template
     for name in parsed.variables:
         stripped = stripped.replace("{" + name + "}", "", 1)
-    assert set(stripped) <= set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-/")
+    assert set(stripped) <= set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-/=")
 
 
 @pytest.mark.parametrize("template", ["{{ prefix }}", "{% for x in y %}{% endfor %}", "{prefix|upper}",

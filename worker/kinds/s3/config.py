@@ -7,6 +7,7 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field, SecretStr, StrictInt, field_validator, model_validator
 
+from worker.batch import BatchFormat
 from worker.destination import DestinationConfig, Saved, check_url
 from worker.errors import TemplateError
 from worker.paths import BATCH_VARIABLES, TRACE_VARIABLES, PathTemplate, parse_template
@@ -41,7 +42,7 @@ class S3Config(DestinationConfig):
     mode: Literal["per_trace", "batch"] = "per_trace"
     every: Annotated[StrictInt, Field(ge=1, le=86400 * 7, description="Batch only: seconds between files.")] = 3600
     limit: Annotated[StrictInt, Field(ge=1, le=10000, description="Batch only: records per file at most.")] = 1000
-    format: Literal["cbor.zstd", "jsonl.gz"] = "cbor.zstd"
+    format: BatchFormat = "cbor.zstd"
 
     @field_validator("bucket_name")
     @classmethod

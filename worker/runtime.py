@@ -1,7 +1,8 @@
 """One worker process's long-lived parts, and the operations tasks run with them.
 
-Built lazily in each (forked) process: a Redis client, the outbox, one writer per destination kind and a thread
-pool that runs a claimed batch's writes concurrently. Nothing here knows a kind: claim, ``writer.deliver``, record.
+Built lazily in each (forked) process: a Redis client, the outbox and one writer per destination kind (whose
+requests run on the process's event loop, worker/eventloop.py). Nothing here knows a kind: claim,
+``writer.deliver``, record.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ import logging
 import os
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from redis import Redis
@@ -31,7 +31,7 @@ from worker.verdict import Verdict
 log = logging.getLogger("tracedrop.worker")
 
 BATCH = 64
-"""Traces claimed at once (unless a kind asks for more); also the number of concurrent writes per task."""
+"""Traces claimed at once (unless a kind asks for more)."""
 LANES = 4
 """At most this many tasks drain one destination at once (one while it is failing, slow or new): a destination
 that hangs holds at most that many worker slots, and only until its first timeout."""
@@ -55,9 +55,8 @@ class Runtime:
         self.redis = Redis.from_url(settings.redis_url, socket_timeout=10, socket_connect_timeout=5)
         self.outbox = Outbox(self.redis)
         self.health = Health(self.redis)
-        self.pool = ThreadPoolExecutor(max_workers=BATCH, thread_name_prefix="put")
         self.writers: dict[str, Writer] = {
-            name: kind.writer(pool=self.pool, allow_private=self.allow_private) for name, kind in kinds.KINDS.items()}
+            name: kind.writer(allow_private=self.allow_private) for name, kind in kinds.KINDS.items()}
 
     @property
     def s3(self) -> S3Writer:

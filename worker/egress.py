@@ -110,12 +110,12 @@ class CheckedResolver(AbstractResolver):
         pass
 
 
-def checked_session(*, allow_private: bool, limit: int, tls: ssl.SSLContext | bool = True) -> aiohttp.ClientSession:
+def checked_session(*, allow_private: bool, limit: int, tls: ssl.SSLContext | bool = True,
+                    skip_auto_headers: tuple[str, ...] = ()) -> aiohttp.ClientSession:
     """An aiohttp session behind the fence, with the timeouts above, at most ``limit`` connections; made on the
-    event loop that will use it. It sends only the headers its caller sets (no User-Agent or Content-Type of its
-    own), keeps no cookies, and leaves bodies as they came."""
+    event loop that will use it. It keeps no cookies and leaves bodies as they came."""
     connector = aiohttp.TCPConnector(resolver=CheckedResolver(allow_private=allow_private), limit=limit,
                                      use_dns_cache=False, ssl=tls)
     timeout = aiohttp.ClientTimeout(sock_connect=CONNECT_TIMEOUT, sock_read=READ_TIMEOUT)
     return aiohttp.ClientSession(connector=connector, timeout=timeout, auto_decompress=False,
-                                 cookie_jar=aiohttp.DummyCookieJar(), skip_auto_headers=("User-Agent", "Content-Type"))
+                                 cookie_jar=aiohttp.DummyCookieJar(), skip_auto_headers=skip_auto_headers or None)

@@ -149,7 +149,8 @@ def test_small_writes_skip_expect_continue_and_large_ones_wait_for_it(
     bucket = Bucket(S3Config(name="x", bucket_name="bucket", region="us-east-1", access_key_id="a",
                              access_secret="b", endpoint=endpoint), allow_private=True)
 
-    outcomes = bucket.put_all([("small", b"{}"), ("large", b"x" * (EXPECT_CONTINUE_BYTES + 1))])
+    large = b"x" * (EXPECT_CONTINUE_BYTES + 1)
+    outcomes = bucket.put_all([lambda: ("small", b"{}"), lambda: ("large", large)])
 
     assert outcomes == [None, None]
     assert seen == {"/bucket/small": None, "/bucket/large": "100-continue"}

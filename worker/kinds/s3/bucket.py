@@ -16,7 +16,7 @@ import io
 import os
 import re
 import ssl
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import quote
 from xml.sax.saxutils import unescape
@@ -48,6 +48,7 @@ _XML_FIELD = re.compile(rb"<(Code|Message|Region)>([^<]*)</\1>")
 class Answer:
     status: int
     headers: Mapping[str, str]
+    """Case-insensitive names."""
     body: bytes
 
 
@@ -76,21 +77,28 @@ class Bucket:
             return f"https://s3.{self.region}.amazonaws.com/{self.name}/{path}"
         return f"https://{self.name}.s3.{self.region}.amazonaws.com/{path}"
 
-    def put_all(self, objects: list[tuple[str, bytes]], *,
+    def put_all(self, objects: Sequence[Callable[[], tuple[str, bytes]]], *,
                 content_type: str = "application/json") -> list[DeliveryError | None]:
-        """PUT every ``(key, body)`` at once (MAX_IN_FLIGHT at a time); what each met, None when it was written."""
+        """PUT every object, MAX_IN_FLIGHT at a time; what each met, None when it was written, in order.
+
+        An object is a function that makes its ``(key, body)`` (or raises a DeliveryError), called only when its PUT
+        can go out: so making objects interleaves with earlier PUTs' answers on the loop, as in a plain async
+        client, instead of all of them waiting for the first."""
+        gate = asyncio.Semaphore(MAX_IN_FLIGHT)
+
+        async def one(make: Callable[[], tuple[str, bytes]]) -> DeliveryError | None:
+            async with gate:
+                try:
+                    key, body = make()
+                    await self.put(key, body, content_type)
+                except DeliveryError as exc:
+                    return exc
+                return None
 
         async def everything() -> list[DeliveryError | None]:
-            return list(await asyncio.gather(*(self._put_or_error(key, body, content_type) for key, body in objects)))
+            return list(await asyncio.gather(*(one(make) for make in objects)))
 
         return eventloop.shared().run(everything()) if objects else []
-
-    async def _put_or_error(self, key: str, body: bytes, content_type: str) -> DeliveryError | None:
-        try:
-            await self.put(key, body, content_type)
-        except DeliveryError as exc:
-            return exc
-        return None
 
     async def put(self, key: str, body: bytes, content_type: str = "application/json") -> None:
         """PutObject; raise a DeliveryError unless the store took the object (a 200 with an ETag)."""
@@ -137,9 +145,9 @@ class Bucket:
             async with session.request(method, URL(url, encoded=True), data=data, allow_redirects=False,
                                        expect100=large, proxy=self.proxy,
                                        proxy_auth=self.proxy_auth,
-                                       headers={"User-Agent": USER_AGENT, **request.headers}) as response:
-                return Answer(response.status, {k.lower(): v for k, v in response.headers.items()},
-                              await response.read())
+                                       headers={**dict(request.headers.items()), "User-Agent": USER_AGENT}
+                                       ) as response:
+                return Answer(response.status, response.headers, await response.read())
         except Exception as exc:
             raise from_transport(exc, key=key or None) from exc
 
@@ -151,12 +159,12 @@ def _error(answer: Answer, key: str) -> DeliveryError:
                        message=fields.get("Message"), region=fields.get("Region"), key=key)
 
 
-_sessions: dict[tuple[int, bool], aiohttp.ClientSession] = {}
+_sessions: dict[tuple[asyncio.AbstractEventLoop, bool], aiohttp.ClientSession] = {}
 
 
 async def _session(allow_private: bool) -> aiohttp.ClientSession:
     """This process's session for S3 stores (one connection pool for every destination's bucket)."""
-    key = (os.getpid(), allow_private)
+    key = (asyncio.get_running_loop(), allow_private)
     session = _sessions.get(key)
     if session is None:
         tls = ssl.create_default_context(cafile=os.environ.get("AWS_CA_BUNDLE") or get_cert_path(True))

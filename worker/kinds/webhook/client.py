@@ -49,7 +49,8 @@ class Client:
 
     async def _open(self) -> aiohttp.ClientSession:
         if self._session is None:
-            self._session = checked_session(allow_private=self.allow_private, limit=MAX_IN_FLIGHT)
+            self._session = checked_session(allow_private=self.allow_private, limit=MAX_IN_FLIGHT,
+                                            skip_auto_headers=("User-Agent", "Content-Type"))
             eventloop.shared().on_exit(self._session.close)
         return self._session
 

@@ -45,7 +45,7 @@ def _path(template: PathTemplate, hour: int, api_key_name: str) -> str:
     return template.render(values)
 
 
-TRACES_PER_CLAIM = 1000
+TRACES_PER_CLAIM = 256
 """Traces claimed at once per S3 destination, written MAX_IN_FLIGHT (bucket.py) at a time: the claim and record
 scripts and the wait for a claim's slowest PUT come once per 256 traces, not once per 64."""
 

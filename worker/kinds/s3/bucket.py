@@ -37,7 +37,8 @@ from worker.kinds.s3.errors import from_answer, from_transport
 from worker.ssrf import check_endpoint
 
 MAX_IN_FLIGHT = 64
-"""Requests in flight at once per worker process, over at most this many connections."""
+"""PUTs in flight at once per claimed batch; a process's connections to S3 stores are capped at the same number
+(two lanes' batches share them)."""
 EXPECT_CONTINUE_BYTES = 1024 * 1024
 """Bodies larger than this are sent only after the store answered ``100 Continue``."""
 USER_AGENT = "tracedrop"

@@ -25,8 +25,7 @@ from bench.workload import Stack, cpu_seconds, machine_busy_seconds
 OUT = Path(".bench")
 
 CATEGORIES: list[tuple[str, tuple[str, ...]]] = [
-    ("orjson.loads of the stored trace", ("render_object (worker/kinds/s3/writer.py:31)",)),
-    ("orjson.dumps of the document", ("render_object (worker/kinds/s3/writer.py:33)",)),
+    ("orjson of the trace and the document", ("render_object (worker/kinds/s3/writer.py",)),
     ("key: Jinja render + key_safe", ("render (worker/paths.py", "jinja2/")),
     ("key: time_values (strftime)", ("time_values (worker/paths.py",)),
     ("document building", ("worker/document.py",)),
@@ -36,11 +35,12 @@ CATEGORIES: list[tuple[str, tuple[str, ...]]] = [
     ("botocore: endpoint rules", ("botocore/endpoint_provider.py", "botocore/regions.py")),
     ("botocore: validate + serialize", ("botocore/validate.py", "botocore/serialize.py")),
     ("botocore: response parsing", ("botocore/parsers.py",)),
-    ("HTTP send/receive (urllib3, http.client)", ("urllib3/", "http/client.py", "botocore/httpsession.py",
-                                                  "botocore/awsrequest.py", "socket.py")),
+    ("HTTP send/receive (aiohttp, asyncio; urllib3 for boto3)", ("aiohttp/", "asyncio/", "urllib3/",
+                                                                 "http/client.py", "botocore/httpsession.py",
+                                                                 "botocore/awsrequest.py", "socket.py")),
     ("botocore: hooks, handlers, the rest", ("botocore/", "boto3/")),
     ("Redis round trips (claim, delivered)", ("redis/",)),
-    ("thread pool hand-off", ("concurrent/futures/", "threading.py")),
+    ("thread hand-off (lanes, lease renewal)", ("concurrent/futures/", "threading.py")),
     ("Celery, kombu, billiard", ("celery/", "kombu/", "billiard/", "vine/")),
     ("tracedrop glue", ("worker/",)),
 ]
@@ -66,14 +66,14 @@ def summarise(raw: Path) -> list[tuple[str, int]]:
 
 
 INCLUSIVE: list[tuple[str, str]] = [
-    ("PUT (client.put_object, all of boto3)", "put_object (worker/kinds/s3/client.py"),
+    ("PUT (Bucket.put: signing, aiohttp, the answer)", "Bucket.put (worker/kinds/s3/bucket.py"),
     ("render (orjson, document, key)", "render_object (worker/kinds/s3/writer.py"),
     ("  of which the object key", "object_key (worker/kinds/s3/writer.py"),
     ("  of which build_document", "build_document (worker/document.py"),
     ("claim (Lua, bodies returned)", "Outbox.claim (worker/outbox.py"),
     ("record the verdict (Lua)", "Runtime.record (worker/runtime.py"),
     ("destination load + client cache", "Runtime.destination (worker/runtime.py"),
-    ("  client cache fingerprint", "ClientCache.get (worker/kinds/s3/client.py"),
+    ("  client cache fingerprint", "ClientCache.get (worker/kinds/s3/cache.py"),
     ("Celery consumer loop", "celery/worker/loops.py"),
 ]
 

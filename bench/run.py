@@ -23,7 +23,7 @@ import orjson
 from bench import backlog_memory, gateways, lake_figures, latency, raw, scale, webhooks
 from bench.backlog_memory import LAYOUTS
 from bench.variants import SHORT
-from bench.workload import Stack, machine_busy_seconds, rss_mb, tree
+from bench.workload import Stack, cpu_seconds, machine_busy_seconds, rss_mb, tree
 
 RESULTS = Path(".bench/results.json")
 
@@ -49,15 +49,18 @@ QUICK = Sizes(raw=1000, drain=5000, single=1000, memory=10_000, steady_seconds=1
 
 
 def drain(bench: Stack, destination: str, bucket: str, *, processes: int, expected: int) -> dict[str, float]:
-    """Start a worker on a waiting backlog; traces/s until the backlog is empty, every object checked by a LIST."""
+    """Start a worker on a waiting backlog; traces/s until the backlog is empty, every object checked by a LIST,
+    and the worker's CPU (parent and pool processes) per trace."""
     size = bench.backlog(destination)
     worker = bench.worker(f"drain{processes}", processes)
+    cpu = cpu_seconds(worker)
     seconds = bench.wait_drained(destination, timeout=900)
+    cpu = cpu_seconds(worker) - cpu
     worker.stop()
     written = len(bench.store.keys(bucket))
     if written != expected or size != expected:
         raise RuntimeError(f"drain: backlog {size}, {written} objects, {expected} traces ingested")
-    return {"per_s": size / seconds, "traces": size, "seconds": seconds}
+    return {"per_s": size / seconds, "traces": size, "seconds": seconds, "worker_cpu_us": cpu / size * 1e6}
 
 
 def memory(bench: Stack, sizes: Sizes, say: Any) -> dict[str, Any]:
@@ -186,6 +189,7 @@ def run(sizes: Sizes, variant: str | None = None) -> dict[str, Any]:
     f["ratios"] = {
         "drain_to_raw_boto3": best / f["raw_boto3_16"]["per_s"],
         "drain_to_raw_async": best / f["raw_async_64"]["per_s"],
+        "drain_1_to_raw_async": f["drain_1"]["per_s"] / f["raw_async_64"]["per_s"],
         "ingest_batch_to_drain": f["ingest_batch100"]["per_s"] / best,
         "raw_boto3_end_to_start": f["raw_boto3_16_again"]["per_s"] / f["raw_boto3_16"]["per_s"],
     }
@@ -209,8 +213,9 @@ def table(f: dict[str, Any]) -> list[tuple[str, str]]:
         *[(f"ingest {name}, batches of 100 (4 clients, median of 3 interleaved rounds)",
            f"{g[name]['per_s']:.0f} traces/s, p99 {g[name]['p99_ms']:.0f} ms")
           for g in [f["gateway_ingest"]] for name in gateways.FORMATS],
-        (f"drain {f['drain_1']['traces']} traces, 1 worker process", f"{f['drain_1']['per_s']:.0f} traces/s"),
-        (f"drain {f['drain_2']['traces']} traces, 2 worker processes", f"{f['drain_2']['per_s']:.0f} traces/s"),
+        *[(f"drain {d['traces']} traces, {n} worker process{'es' if n > 1 else ''}",
+           f"{d['per_s']:.0f} traces/s, worker {d['worker_cpu_us']:.0f} us CPU per trace")
+          for n, d in ((1, f["drain_1"]), (2, f["drain_2"]))],
         *[(f"drain {sizes_['drain']} traces, {n} worker process{'es' if n != '1' else ''} (scale table)",
            f"{w['per_s']:.0f} traces/s; per trace {w['redis_commands_per_trace']:.1f} Redis commands, "
            f"{w['redis_cpu_us_per_trace']:.0f} us Redis CPU "
@@ -225,8 +230,9 @@ def table(f: dict[str, Any]) -> list[tuple[str, str]]:
          f"{m['cold_mb']:.0f} MB ({m['growth_from_cold']:+.1%} to the end)"),
         ("drain / raw boto3 PUT",
          f"{r['drain_to_raw_boto3']:.2f}  target >= 0.8: {mark(r['drain_to_raw_boto3'] >= 0.8)}"),
-        ("drain / raw async PUT",
-         f"{r['drain_to_raw_async']:.2f}  stretch >= 0.8: {mark(r['drain_to_raw_async'] >= 0.8)}"),
+        ("drain, 1 worker process / raw async PUT",
+         f"{r['drain_1_to_raw_async']:.2f}  target >= 0.8: {mark(r['drain_1_to_raw_async'] >= 0.8)}"),
+        ("drain (best of 1 and 2 processes) / raw async PUT", f"{r['drain_to_raw_async']:.2f}"),
         ("ingest (batches of 100) / drain",
          f"{r['ingest_batch_to_drain']:.2f}  target >= 2: {mark(r['ingest_batch_to_drain'] >= 2)}"),
         *[(f"ingest {name} / native, same run", f"{ratio:.2f}  target >= 0.5: {mark(ratio >= 0.5)}")

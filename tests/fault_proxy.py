@@ -3,7 +3,8 @@
 Modes: ``pass`` relays every request unchanged (Host header included, so SigV4 signatures still verify upstream);
 ``down`` closes the listening socket (a client sees connection refused, as from a stopped server; ``pass`` listens
 again on the same port); ``hang`` accepts connections and reads requests but never answers; ``deny`` answers every
-request ``403 AccessDenied``, as a store answers credentials that lost their rights. In ``pass`` mode, a PUT whose
+request ``403 AccessDenied``, as a store answers credentials that lost their rights; ``slow`` answers every request
+``503 SlowDown`` with ``Retry-After: SLOW_DOWN_SECONDS``, as a throttling store does. In ``pass`` mode, a PUT whose
 path contains ``poison`` (if given) is answered ``400 EntityTooLarge``, as S3 answers an object it will never take.
 """
 
@@ -15,10 +16,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Literal
 from urllib.parse import urlsplit
 
-Mode = Literal["pass", "down", "hang", "deny"]
+Mode = Literal["pass", "down", "hang", "deny", "slow"]
 
 REFUSAL = (b'<?xml version="1.0" encoding="UTF-8"?><Error><Code>EntityTooLarge</Code>'
            b"<Message>Your proposed upload exceeds the maximum allowed object size.</Message></Error>")
+SLOW_DOWN = (b'<?xml version="1.0" encoding="UTF-8"?><Error><Code>SlowDown</Code>'
+             b"<Message>Please reduce your request rate.</Message></Error>")
+SLOW_DOWN_SECONDS = 4
 DENIAL = (b'<?xml version="1.0" encoding="UTF-8"?><Error><Code>AccessDenied</Code>'
           b"<Message>Access Denied</Message></Error>")
 
@@ -31,6 +35,7 @@ class FaultProxy:
         self.refused = 0
         self.hung = 0
         self.denied = 0
+        self.slowed = 0
         self._release = threading.Event()
         self._lock = threading.Lock()
         self.server = self._listen(0)
@@ -93,6 +98,11 @@ class FaultProxy:
                 if proxy.mode == "deny":
                     proxy.denied += 1
                     self._answer(403, [("Content-Type", "application/xml")], DENIAL)
+                    return
+                if proxy.mode == "slow":
+                    proxy.slowed += 1
+                    self._answer(503, [("Content-Type", "application/xml"),
+                                       ("Retry-After", str(SLOW_DOWN_SECONDS))], SLOW_DOWN)
                     return
                 if self.command == "PUT" and proxy.poison and proxy.poison in self.path:
                     proxy.refused += 1

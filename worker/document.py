@@ -10,7 +10,7 @@ _CONTENT_KEYS = frozenset({"model", "stream", "messages", "prompt", "input", "sy
 
 
 def iso_ms(epoch_ms: int) -> str:
-    return datetime.fromtimestamp(epoch_ms / 1000, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    return datetime.fromtimestamp(epoch_ms / 1000, tz=UTC).isoformat(timespec="milliseconds")[:-6] + "Z"
 
 
 def custom_metadata(trace: dict[str, Any]) -> dict[str, Any]:

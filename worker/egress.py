@@ -2,19 +2,21 @@
 
 The one egress fence of every kind. botocore (S3) sends through urllib3 connection pools: ``install`` swaps in
 connection classes that resolve the host themselves, check every address (``worker.ssrf.checked_addresses``) and
-connect to the address that was checked. The webhook client (aiohttp) resolves through ``CheckedResolver``, which
-does the same. So a DNS answer that changes after the destination was saved (DNS rebinding) is refused when the
-connection is opened, and nothing reaches a second, unchecked answer. Redirects are never followed: botocore sends
-with ``Retry(False)``, the S3 client turns S3's region redirects off for custom endpoints, and the webhook client
-sends with ``allow_redirects=False``.
+connect to the address that was checked. The aiohttp clients (S3 delivery and connection test, webhooks) come from
+``checked_session``, which resolves through ``CheckedResolver`` and does the same. So a DNS answer that changes after
+the destination was saved (DNS rebinding) is refused when the connection is opened, and nothing reaches a second,
+unchecked answer. Redirects are never followed: botocore sends with ``Retry(False)`` and turns S3's region redirects
+off for custom endpoints; the aiohttp clients send with ``allow_redirects=False``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import socket
+import ssl
 from typing import Any
 
+import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
 from botocore.awsrequest import AWSHTTPConnection, AWSHTTPConnectionPool, AWSHTTPSConnection, AWSHTTPSConnectionPool
 from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
@@ -88,9 +90,9 @@ def install(client: Any, *, allow_private: bool) -> None:
 
 
 class CheckedResolver(AbstractResolver):
-    """aiohttp's resolver for webhooks: every address a name resolves to is checked (EndpointForbidden otherwise)
+    """aiohttp's resolver: every address a name resolves to is checked (EndpointForbidden otherwise)
     and aiohttp connects to exactly the addresses returned, with the host name for TLS. So the same rules and the
-    same pinning hold for webhooks as for S3."""
+    same pinning hold for every aiohttp session as for botocore's pools."""
 
     def __init__(self, *, allow_private: bool) -> None:
         self.allow_private = allow_private
@@ -106,3 +108,14 @@ class CheckedResolver(AbstractResolver):
 
     async def close(self) -> None:
         pass
+
+
+def checked_session(*, allow_private: bool, limit: int, tls: ssl.SSLContext | bool = True,
+                    skip_auto_headers: tuple[str, ...] = ()) -> aiohttp.ClientSession:
+    """An aiohttp session behind the fence, with the timeouts above, at most ``limit`` connections; made on the
+    event loop that will use it. It keeps no cookies and leaves bodies as they came."""
+    connector = aiohttp.TCPConnector(resolver=CheckedResolver(allow_private=allow_private), limit=limit,
+                                     use_dns_cache=False, ssl=tls)
+    timeout = aiohttp.ClientTimeout(sock_connect=CONNECT_TIMEOUT, sock_read=READ_TIMEOUT)
+    return aiohttp.ClientSession(connector=connector, timeout=timeout, auto_decompress=False,
+                                 cookie_jar=aiohttp.DummyCookieJar(), skip_auto_headers=skip_auto_headers or None)

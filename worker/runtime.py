@@ -1,7 +1,8 @@
 """One worker process's long-lived parts, and the operations tasks run with them.
 
-Built lazily in each (forked) process: a Redis client, the outbox, one writer per destination kind and a thread
-pool that runs a claimed batch's writes concurrently. Nothing here knows a kind: claim, ``writer.deliver``, record.
+Built lazily in each (forked) process: a Redis client, the outbox and one writer per destination kind (whose
+requests run on the process's event loop, worker/eventloop.py). Nothing here knows a kind: claim,
+``writer.deliver``, record.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import logging
 import os
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
 from worker import keys, kinds, redis_client, store
@@ -29,10 +30,13 @@ from worker.verdict import Verdict
 log = logging.getLogger("tracedrop.worker")
 
 BATCH = 64
-"""Traces claimed at once (unless a kind asks for more); also the number of concurrent writes per task."""
+"""Traces claimed at once (unless a kind asks for more)."""
 LANES = 4
-"""At most this many tasks drain one destination at once (one while it is failing, slow or new): a destination
-that hangs holds at most that many worker slots, and only until its first timeout."""
+"""At most this many lanes drain one destination at once (one while it is failing, slow or new): a destination
+that hangs holds at most that many lanes, and only until its first timeout."""
+LANES_PER_TASK = 2
+"""Lanes one task drains a destination on at once: while one claims and records a batch, the other's writes are
+in flight, so a worker process keeps its store busy between batches."""
 DRAIN_BUDGET = 2.0
 """Seconds a task keeps draining one destination before handing the rest to a new message at the queue's end."""
 STALE_MS = 1_500
@@ -53,9 +57,9 @@ class Runtime:
         self.redis = redis_client.connect(settings.redis_url, socket_timeout=10, socket_connect_timeout=5)
         self.outbox = Outbox(self.redis)
         self.health = Health(self.redis)
-        self.pool = ThreadPoolExecutor(max_workers=BATCH, thread_name_prefix="put")
+        self.lanes = ThreadPoolExecutor(max_workers=max(1, LANES_PER_TASK - 1), thread_name_prefix="lane")
         self.writers: dict[str, Writer] = {
-            name: kind.writer(pool=self.pool, allow_private=self.allow_private) for name, kind in kinds.KINDS.items()}
+            name: kind.writer(allow_private=self.allow_private) for name, kind in kinds.KINDS.items()}
 
     @property
     def s3(self) -> S3Writer:
@@ -80,33 +84,43 @@ class Runtime:
         return self.drain(destination_id, trace_ids).written
 
     def drain(self, destination_id: str, trace_ids: list[int]) -> Drained:
-        """Claim, write and record batches for one destination under one lane, for up to DRAIN_BUDGET seconds."""
+        """Claim, write and record batches for one destination for up to DRAIN_BUDGET seconds, on up to
+        LANES_PER_TASK lanes at once (``trace_ids`` first)."""
         destination = self.destination(destination_id)
         if destination is None:
             self.outbox.forget(destination_id)
             return Drained(0, more=False)
         if destination.delivery_mode != "per_trace":
             return Drained(0, more=False)
+        deadline = time.monotonic() + DRAIN_BUDGET
+        others = [self.lanes.submit(self._lane, destination, [], deadline) for _ in range(LANES_PER_TASK - 1)]
+        try:
+            drained = [self._lane(destination, trace_ids, deadline)]
+        finally:
+            wait(others)
+        drained += [other.result() for other in others]
+        return Drained(sum(d.written for d in drained), more=any(d.more for d in drained))
+
+    def _lane(self, destination: Destination, wanted: list[int], deadline: float) -> Drained:
+        """Claim, write and record batches under one lane until nothing is due or the deadline passed."""
         writer = self.writers[destination.type]
         limit = writer.claim_limit(destination) or BATCH
         lane = uuid.uuid4().hex
         written = 0
-        deadline = time.monotonic() + DRAIN_BUDGET
-        wanted = trace_ids
         try:
             while True:
-                claim = self.outbox.claim(destination_id, lane, wanted=wanted, limit=limit, lease_ms=LEASE_MS,
+                claim = self.outbox.claim(destination.id, lane, wanted=wanted, limit=limit, lease_ms=LEASE_MS,
                                           lanes=LANES)
                 if not claim.traces:
                     return Drained(written, more=False)
                 written += self._write(writer, destination, lane, claim.traces)
                 if time.monotonic() > deadline:
-                    self.outbox.release(destination_id, lane)
+                    self.outbox.release(destination.id, lane)
                     return Drained(written, more=True)
                 wanted = []
         except BaseException:
             with contextlib.suppress(Exception):
-                self.outbox.release(destination_id, lane)
+                self.outbox.release(destination.id, lane)
             raise
 
     def _write(self, writer: Writer, destination: Destination, lane: str, claimed: list[Claimed]) -> int:

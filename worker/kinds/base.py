@@ -33,5 +33,5 @@ class Kind:
     destination: type[Saved]
     connection_test: ConnectionTest
     writer: Callable[..., Writer]
-    """Called with ``pool`` (a thread pool to run requests on) and ``allow_private``."""
+    """Called with ``allow_private``."""
 

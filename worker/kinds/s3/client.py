@@ -1,34 +1,32 @@
-"""The only module that talks to boto3: client settings, PutObject, HeadBucket, DeleteObject, GetObject."""
+"""The only module that talks to boto3: batch files (PutObject) and ``tracedrop read`` (GetObject).
+
+Per-trace delivery and the connection test send through bucket.py (aiohttp) with the same timeouts, addressing,
+TLS verification and error mapping. Batch files stay here: one PUT per file every cycle, where boto3's per-request
+cost does not matter.
+"""
 
 from __future__ import annotations
 
-import contextlib
 import os
 import threading
-import time
-from dataclasses import dataclass
 from typing import Any
 
 import boto3
-import orjson
 from botocore.client import BaseClient
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+from botocore.exceptions import NoCredentialsError
 from botocore.handlers import add_expect_header
 from botocore.utils import determine_content_length
 
 from worker import egress
 from worker.egress import CONNECT_TIMEOUT, READ_TIMEOUT
-from worker.errors import DestinationError, EndpointForbidden
+from worker.errors import DestinationError
+from worker.kinds.s3.bucket import EXPECT_CONTINUE_BYTES
 from worker.kinds.s3.config import S3Config
 from worker.kinds.s3.errors import classify
 from worker.ssrf import check_endpoint
 
-CLIENT_TTL = 60.0
-"""Seconds a client is reused before it is rebuilt (each new connection it opens is checked regardless)."""
 MAX_POOL = 64
-EXPECT_CONTINUE_BYTES = 1024 * 1024
-"""Bodies larger than this are sent only after the store answered ``100 Continue``."""
 
 
 def client_config(endpoint: str | None) -> Config:
@@ -97,40 +95,6 @@ def _new_client(**settings: Any) -> BaseClient:
         return session.client("s3", **settings)
 
 
-@dataclass
-class _Cached:
-    client: BaseClient
-    fingerprint: bytes
-    made_at: float
-
-
-class ClientCache:
-    """One client per destination per process, rebuilt when its config changes or after CLIENT_TTL."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._clients: dict[str, _Cached] = {}
-
-    def get(self, key: str, config: S3Config, *, allow_private: bool) -> BaseClient:
-        fingerprint = orjson.dumps(config.model_dump(mode="json", include=set(_FINGERPRINT)))
-        fingerprint += config.access_secret.get_secret_value().encode()
-        now = time.monotonic()
-        with self._lock:
-            cached = self._clients.get(key)
-            if cached and cached.fingerprint == fingerprint and now - cached.made_at < CLIENT_TTL:
-                return cached.client
-            try:
-                client = build_client(config, allow_private=allow_private)
-            except EndpointForbidden:
-                self._clients.pop(key, None)
-                raise
-            self._clients[key] = _Cached(client, fingerprint, now)
-            return client
-
-
-_FINGERPRINT = ("bucket_name", "region", "endpoint", "access_key_id", "session_token")
-
-
 def put_object(client: BaseClient, *, bucket: str, key: str, body: bytes, content_type: str) -> None:
     try:
         response = client.put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type)
@@ -139,27 +103,6 @@ def put_object(client: BaseClient, *, bucket: str, key: str, body: bytes, conten
     if "ETag" not in response:
         raise DestinationError("The endpoint accepted the write without an ETag, not like an S3 API: check the "
                                "endpoint URL.", code="incompatible_endpoint", key=key)
-
-
-def bucket_exists(client: BaseClient, bucket: str) -> bool | None:
-    """HeadBucket's word on whether a bucket exists: True, False, or None when the store will not say."""
-    try:
-        client.head_bucket(Bucket=bucket)
-    except ClientError as exc:
-        meta = exc.response.get("ResponseMetadata", {})
-        status, code = meta.get("HTTPStatusCode"), exc.response.get("Error", {}).get("Code")
-        if status == 404 or code == "NoSuchBucket":
-            return False
-        return True if status in (301, 400) and "x-amz-bucket-region" in meta.get("HTTPHeaders", {}) else None
-    except BotoCoreError:
-        return None
-    return True
-
-
-def delete_quietly(client: BaseClient, *, bucket: str, key: str) -> None:
-    """Delete an object if the credentials may; a refused or failed delete is not an error."""
-    with contextlib.suppress(ClientError, BotoCoreError):
-        client.delete_object(Bucket=bucket, Key=key)
 
 
 def read_object(bucket: str, key: str, *, endpoint: str | None) -> bytes:

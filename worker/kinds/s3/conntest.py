@@ -1,24 +1,22 @@
 """The S3 connection test: one small write with delivery's own client settings, within ``DEADLINE`` seconds.
 
-It writes through client.py (the only module that talks to boto3) and turns what happened into one of the codes
-docs/s3.md lists, with a message a person can act on. The API runs it before saving a destination; the probe of a
+It writes through bucket.py, as per-trace delivery does, and turns what happened into one of the codes docs/s3.md
+lists, with a message a person can act on. The API runs it before saving a destination; the probe of a
 parked destination runs the same test.
 """
 
 from __future__ import annotations
 
-import threading
+import contextlib
+import time
 import uuid
-from collections.abc import Callable
-from functools import partial
-from typing import Any
 
 import orjson
 
+from worker import eventloop
 from worker.errors import DeliveryError, DestinationError, TransientError
-from worker.kinds.s3 import client as s3
+from worker.kinds.s3.bucket import Bucket
 from worker.kinds.s3.config import S3Config
-from worker.kinds.s3.errors import classify
 
 DEADLINE = 9.0
 """Seconds the connection test may take in all; the API answers within this bound."""
@@ -62,46 +60,14 @@ def denied(bucket: str, prefix: str, *, exists: bool | None) -> DestinationError
         f"({grant}). Allowing s3:ListBucket on the bucket lets the test tell which.", code="access_denied")
 
 
-def within(deadline: float, test: Callable[[dict[str, Any]], None],
-           classify: Callable[[Exception], DeliveryError]) -> None:
-    """Run ``test(outcome)`` on its own thread; return once it set ``outcome["written"]``, else raise.
-
-    A test still running at the deadline is answered ``timeout`` and left to finish on its own (its sockets have
-    their own timeouts).
-    """
-    outcome: dict[str, Any] = {}
-    finished = threading.Event()
-
-    def run() -> None:
-        try:
-            test(outcome)
-        except Exception as exc:
-            outcome["error"] = exc
-        finally:
-            finished.set()
-
-    threading.Thread(target=run, name="connection-test", daemon=True).start()
-    finished.wait(deadline)
-    if outcome.get("written"):
-        return
-    if "error" in outcome:
-        raise as_test_failure(classify(outcome["error"]))
-    raise TransientError(f"The endpoint did not complete a small write within {deadline:.0f} s: check that it is "
-                         "an S3 API and that it is not overloaded.", code="timeout")
-
-
-def _test_write(config: S3Config, key: str, allow_private: bool, outcome: dict[str, Any]) -> None:
-    client = s3.build_client(config, allow_private=allow_private)
-    body = orjson.dumps({"tracedrop": "connection test", "bucket": config.bucket_name})
+async def _test_write(bucket: Bucket, prefix: str, key: str) -> None:
+    body = orjson.dumps({"tracedrop": "connection test", "bucket": bucket.name})
     try:
-        s3.put_object(client, bucket=config.bucket_name, key=key, body=body, content_type="application/json")
+        await bucket.put(key, body)
     except DestinationError as error:
         if error.code != "access_denied":
             raise
-        exists = s3.bucket_exists(client, config.bucket_name)
-        raise denied(config.bucket_name, config.prefix, exists=exists) from error
-    outcome["written"] = True
-    s3.delete_quietly(client, bucket=config.bucket_name, key=key)  # writing needs only s3:PutObject
+        raise denied(bucket.name, prefix, exists=await bucket.exists()) from error
 
 
 def connection_test(config: S3Config, *, allow_private: bool,
@@ -109,8 +75,19 @@ def connection_test(config: S3Config, *, allow_private: bool,
     """Write one small object with delivery's client settings, then try to delete it; return its key.
 
     Raise a DeliveryError whose code is one of ``CODES``, within ``deadline`` seconds whatever the
-    endpoint does.
+    endpoint does. The delete (writing needs only s3:PutObject) gets what is left of the deadline.
     """
     key = key_for(config.prefix)
-    within(deadline, partial(_test_write, config, key, allow_private), partial(classify, key=key))
+    loop = eventloop.shared()
+    finish = time.monotonic() + deadline
+    try:
+        bucket = Bucket(config, allow_private=allow_private)
+        loop.run(_test_write(bucket, config.prefix, key), timeout=deadline)
+    except DeliveryError as error:
+        raise as_test_failure(error) from None
+    except TimeoutError:
+        raise TransientError(f"The endpoint did not complete a small write within {deadline:.0f} s: check that "
+                             "it is an S3 API and that it is not overloaded.", code="timeout") from None
+    with contextlib.suppress(TimeoutError):
+        loop.run(bucket.delete_quietly(key), timeout=max(0.0, finish - time.monotonic()))
     return key

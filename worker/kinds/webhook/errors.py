@@ -7,15 +7,13 @@ receivers refuse an empty payload) but refuses a delivery.
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import ssl
-import time
 
 import aiohttp
 
 from worker.egress import CONNECT_TIMEOUT, READ_TIMEOUT
 from worker.errors import DeliveryError, DestinationError, TraceRejected, TransientError
-from worker.retry import RETRY_AFTER_CAP_MS
+from worker.retry import retry_after_ms
 
 REFUSALS = frozenset({400, 413, 422})
 """Statuses that refuse this content: a batch is split and sent a trace at a time; a single trace so refused goes
@@ -34,23 +32,6 @@ class Refused(TraceRejected):
 def excerpt(body: bytes) -> str:
     text = body[:EXCERPT_BYTES].decode("utf-8", "replace").strip()
     return f": {text}" if text else " (no body)"
-
-
-def retry_after_ms(value: str | None, *, now: float | None = None) -> int | None:
-    """``Retry-After`` (seconds or an HTTP date) in milliseconds, capped at RETRY_AFTER_CAP_MS; None if absent or
-    unreadable."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        delay = int(value) * 1000
-    else:
-        try:
-            when = email.utils.parsedate_to_datetime(value).timestamp()
-        except (TypeError, ValueError):
-            return None
-        delay = int((when - (time.time() if now is None else now)) * 1000)
-    return max(0, min(delay, RETRY_AFTER_CAP_MS))
 
 
 def from_status(status: int, body: bytes, *, location: str | None = None, retry_after: str | None = None,

@@ -8,7 +8,6 @@ trace still refused alone goes to dead letters with the status and the start of 
 from __future__ import annotations
 
 import time
-from concurrent.futures import Executor
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -33,8 +32,7 @@ Outcome = tuple[list[int], DeliveryError | None]
 
 
 class WebhookWriter:
-    def __init__(self, *, pool: Executor, allow_private: bool) -> None:
-        del pool  # the requests run on the client's event loop, not on the runtime's threads
+    def __init__(self, *, allow_private: bool) -> None:
         self.allow_private = allow_private
         self.client = Client(allow_private=allow_private)
 

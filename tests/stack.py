@@ -297,6 +297,8 @@ def seaweedfs(workdir: Path, *, identities: dict[str, tuple[str, list[str]]] | N
              "volume.port.grpc": 4, "filer.port.grpc": 6, "s3.port.grpc": 8, "admin.port.grpc": 10}
     args = [_binary("weed"), "mini", f"-dir={data}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
             "-master.telemetry=false", "-webdav=false", "-admin.ui=false", "-s3.autoCreateBucket=false",
+            # one collection (a few volumes) per bucket: the suite makes hundreds, more than the slots mini derives
+            "-volume.max=4000", "-master.volumeSizeLimitMB=64",
             f"-s3.config={config}",
             *(f"-{name}={base + offset}" for name, offset in ports.items())]
     env = {**os.environ, "AWS_ACCESS_KEY_ID": ADMIN_KEY, "AWS_SECRET_ACCESS_KEY": identities[ADMIN_KEY][0]}

@@ -8,7 +8,7 @@ Celery broker alike, so all of them follow a Sentinel failover the same way.
 The credentials are those of the Redis servers (master and replicas); the sentinels are asked without any. With
 Sentinel, every connection asks the sentinels which server is the master before it connects, and drops itself
 when that server turns out to be a replica, so a client follows a failover by reconnecting (README: "Redis
-Sentinel").
+Sentinel", docs/redis-sentinel.md).
 """
 
 from __future__ import annotations

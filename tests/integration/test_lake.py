@@ -4,7 +4,7 @@ The same traces go to three destinations of one bucket: per-trace objects under
 ``objects/year=YYYY/month=MM/day=DD/`` (the trace's own date), ``jsonl.gz`` batch files under
 ``jsonl/date=YYYY-MM-DD/hour=HH/`` and ``parquet`` batch files under ``parquet/year=YYYY/month=MM/day=DD/`` (the
 export time). DuckDB, with the httpfs extension from PyPI, queries them over
-``s3://`` as the README shows, and must find exactly what was sent. Costs are summed as ``DECIMAL(18,9)``, as money
+``s3://`` as docs/lake.md shows, and must find exactly what was sent. Costs are summed as ``DECIMAL(18,9)``, as money
 is, so the sums are exact whatever order the engine adds them in.
 """
 

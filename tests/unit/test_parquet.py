@@ -113,8 +113,8 @@ def test_the_docs_list_every_column_with_its_type_in_order() -> None:
     assert documented == [(field.name, str(field.type)) for field in SCHEMA]
 
 
-def test_the_readmes_athena_table_has_every_column_with_its_type_in_order() -> None:
-    readme = (Path(__file__).parents[2] / "README.md").read_text()
+def test_the_docs_athena_table_has_every_column_with_its_type_in_order() -> None:
+    readme = (Path(__file__).parents[2] / "docs" / "lake.md").read_text()
     ddl = readme.split("CREATE EXTERNAL TABLE llm_traces (", 1)[1].split(")\nPARTITIONED BY", 1)[0]
     columns = re.findall(r"`?(\w+)`? (struct<[^>]*>>|\w+)", ddl)
     athena = {"int64": "bigint", "string": "string", "double": "double", "timestamp[ms, tz=UTC]": "timestamp",

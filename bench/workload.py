@@ -18,6 +18,8 @@ import psutil
 import redis
 
 from tests import stack
+from worker.document import build_document
+from worker.trace import TraceIn, stored_form
 
 WORKSPACE = "bench"
 TIMESTAMP = "2026-11-22T10:00:00Z"
@@ -33,6 +35,12 @@ def trace(i: int, prefix: str = "t") -> dict[str, Any]:
             "request": {"model": "openai/gpt-4o", "messages": [{"role": "system", "content": "s" * 3550},
                                                               {"role": "user", "content": f"question {i}"}]},
             "response": {"choices": [{"message": {"role": "assistant", "content": "answer " * 20}}]}}
+
+
+def document(i: int = 0, prefix: str = "t") -> bytes:
+    """The object a per-trace destination (default settings) writes for ``trace(i, prefix)``: what the raw PUT
+    baseline writes too, since the store's cost depends on the bytes (SeaweedFS compresses JSON it stores)."""
+    return orjson.dumps(build_document(stored_form(TraceIn.model_validate(trace(i, prefix))), privacy_mode=False))
 
 
 def object_key(prefix: str, i: int) -> str:

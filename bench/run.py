@@ -52,17 +52,18 @@ QUICK = Sizes(raw=1000, drain=5000, single=1000, memory=10_000, steady_seconds=1
 
 def drain(bench: Stack, destination: str, bucket: str, *, processes: int, expected: int) -> dict[str, float]:
     """Start a worker on a waiting backlog; traces/s until the backlog is empty, every object checked by a LIST,
-    and the worker's CPU (parent and pool processes) per trace."""
+    and the CPU per trace of the worker (parent and pool processes) and of the store."""
     size = bench.backlog(destination)
     worker = bench.worker(f"drain{processes}", processes)
-    cpu = cpu_seconds(worker)
+    cpu, store = cpu_seconds(worker), cpu_seconds(bench.store)
     seconds = bench.wait_drained(destination, timeout=900)
-    cpu = cpu_seconds(worker) - cpu
+    cpu, store = cpu_seconds(worker) - cpu, cpu_seconds(bench.store) - store
     worker.stop()
     written = len(bench.store.keys(bucket))
     if written != expected or size != expected:
         raise RuntimeError(f"drain: backlog {size}, {written} objects, {expected} traces ingested")
-    return {"per_s": size / seconds, "traces": size, "seconds": seconds, "worker_cpu_us": cpu / size * 1e6}
+    return {"per_s": size / seconds, "traces": size, "seconds": seconds, "worker_cpu_us": cpu / size * 1e6,
+            "seaweedfs_cpu_us": store / size * 1e6}
 
 
 WRITER_ROUNDS = 3
@@ -240,7 +241,8 @@ def table(f: dict[str, Any]) -> list[tuple[str, str]]:
            f"{g[name]['per_s']:.0f} traces/s, p99 {g[name]['p99_ms']:.0f} ms")
           for g in [f["gateway_ingest"]] for name in gateways.FORMATS],
         (f"drain {f['drain_1']['traces']:.0f} traces, 1 worker process, median of {WRITER_ROUNDS} rounds",
-         f"{f['drain_1']['per_s']:.0f} traces/s, worker {f['drain_1']['worker_cpu_us']:.0f} us CPU per trace; "
+         f"{f['drain_1']['per_s']:.0f} traces/s (worker {f['drain_1']['worker_cpu_us']:.0f} us, SeaweedFS "
+         f"{f['drain_1']['seaweedfs_cpu_us']:.0f} us CPU per trace); "
          f"rounds {rates(f['writer_rounds']['drain_1'])}"),
         (f"drain {f['drain_2']['traces']} traces, 2 worker processes",
          f"{f['drain_2']['per_s']:.0f} traces/s, worker {f['drain_2']['worker_cpu_us']:.0f} us CPU per trace"),

@@ -1,10 +1,11 @@
 """`make demo`: a private stack on loopback, configured through the HTTP API, fed ~20 traces, objects shown.
 
 Starts redis-server and SeaweedFS on free ports, the tracedrop api and a worker (no beat: the worker runs the
-heartbeat); creates a workspace, an ingest key, two per-trace destinations (one in privacy mode), one batch
-destination and a signed webhook to a receiver on loopback through the admin API; posts varied sample traces as a
-gateway would, and one as OpenRouter's Webhook sends it (OTLP/JSON); waits for every object, batch file and webhook
-request; prints the keys, one object, one batch record and what the receiver verified; stops everything.
+heartbeat); creates a workspace, an ingest key, two per-trace destinations (one in privacy mode), two batch
+destinations (zstd CBOR, and Parquet under Hive partitions) and a signed webhook to a receiver on loopback through
+the admin API; posts varied sample traces as a gateway would, and one as OpenRouter's Webhook sends it (OTLP/JSON);
+waits for every object, batch file and webhook request; prints the keys, one object, one record of each batch
+format and what the receiver verified; stops everything.
 """
 
 from __future__ import annotations
@@ -98,6 +99,11 @@ def run(workdir: Path) -> None:
                                                         mode="batch", every=2, limit=8))
         print(f"third destination {batch['id']}: mode=batch every={batch['every']}s limit={batch['limit']} "
               f"format={batch['format']}")
+        lake = admin.destination("acme", stack.s3_body(
+            store, "llm-traces", name="lake", prefix="lake", mode="batch", every=2, format="parquet",
+            path_template="{prefix}/year={year}/month={month}/day={day}"))
+        print(f"fifth destination {lake['id']}: mode=batch format={lake['format']} path_template="
+              f"{lake['path_template']} (Hive partitions, for DuckDB, Athena, Spark: docs/lake.md)")
         secret = new_secret()
         hook = admin.destination("acme", webhook(receiver, name="events", format="json", batch_size=5,
                                                  signing_secret=secret, headers={"Authorization": "Bearer demo"}))
@@ -126,8 +132,8 @@ def run(workdir: Path) -> None:
         say("waiting for the objects")
         expected = 2 * (len(traces) + 1)
         deadline = time.monotonic() + 120
-        while (len(keys := [k for k in store.keys("llm-traces") if not k.startswith("batch/")]) < expected
-               or admin.status("acme", batch["id"])["delivered"] < len(traces) + 1):
+        while (len(keys := [k for k in store.keys("llm-traces") if k.startswith(("full/", "private/"))]) < expected
+               or any(admin.status("acme", d["id"])["delivered"] < len(traces) + 1 for d in (batch, lake))):
             if time.monotonic() > deadline:
                 raise SystemExit(f"only {len(keys)} of {expected} objects after 120 s")
             time.sleep(0.3)
@@ -138,6 +144,10 @@ def run(workdir: Path) -> None:
         for key_name in batch_keys:
             print(key_name)
         print(f"{len(batch_keys)} batch files (zstd CBOR, at most 8 records each) for the batch destination")
+        lake_keys = sorted(store.keys("llm-traces", "lake/"))
+        for key_name in lake_keys:
+            print(key_name)
+        print(f"{len(lake_keys)} Parquet files for the lake destination")
 
         say("what the webhook receiver got (each request verified with the standardwebhooks library)")
         deadline = time.monotonic() + 60
@@ -167,8 +177,13 @@ def run(workdir: Path) -> None:
         print(batch_keys[0])
         print(orjson.dumps(orjson.loads(next(json_lines(data))), option=orjson.OPT_INDENT_2).decode())
 
+        say("first record of a Parquet file, as `tracedrop read` prints it")
+        data = store.client().get_object(Bucket="llm-traces", Key=lake_keys[0])["Body"].read()
+        print(lake_keys[0])
+        print(orjson.dumps(orjson.loads(next(json_lines(data))), option=orjson.OPT_INDENT_2).decode())
+
         say("destination status")
-        for destination in (full, private, batch, hook):
+        for destination in (full, private, batch, lake, hook):
             print(orjson.dumps(admin.status("acme", destination["id"])).decode())
     finally:
         say("stopping everything the demo started")

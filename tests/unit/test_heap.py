@@ -1,4 +1,5 @@
-"""After every task a worker process returns the heap pages its tasks freed (worker/heap.py)."""
+"""A worker process keeps its start-up objects out of full collections and, after every task, returns the heap
+pages its tasks freed (worker/heap.py)."""
 
 from __future__ import annotations
 
@@ -38,3 +39,26 @@ def test_the_pages_a_task_freed_go_back_to_the_operating_system() -> None:
 def test_every_worker_process_trims_after_each_task() -> None:
     assert "worker.heap" in celery_app.app.conf.include  # imported by every worker before its pool forks
     assert heap._after_task in [receiver() for _, receiver in signals.task_postrun.receivers]
+
+
+LOADED_WORKER = textwrap.dedent("""
+    import gc
+    from worker import celery_app, heap, runtime  # everything a worker loads before its first task
+
+    walked_before = len(gc.get_objects())
+    heap.freeze_loaded_objects()
+    print(walked_before, len(gc.get_objects()), gc.get_freeze_count())
+""")
+
+
+def test_a_loaded_worker_leaves_its_start_up_objects_out_of_full_collections() -> None:
+    out = subprocess.run([sys.executable, "-c", LOADED_WORKER], capture_output=True, text=True, check=True)
+    walked_before, walked_after, frozen = (int(field) for field in out.stdout.split())
+    assert walked_before > 50_000, f"only {walked_before} objects loaded: the test no longer loads a worker"
+    assert walked_after < walked_before / 100, f"a full collection still walks {walked_after} of {walked_before}"
+    assert frozen >= walked_before * 0.99
+
+
+def test_the_parent_freezes_before_forking_and_each_pool_process_once_loaded() -> None:
+    assert heap._loaded in [receiver() for _, receiver in signals.worker_init.receivers]
+    assert heap._pool_process_loaded in [receiver() for _, receiver in signals.worker_process_init.receivers]

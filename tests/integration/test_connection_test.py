@@ -132,6 +132,56 @@ class Listener:
         self.sock.close()
 
 
+class WithholdingProxy:
+    """A loopback HTTP proxy in front of the store that passes every request on but, for a PUT, never passes the
+    store's answer back: the object is written, the client hears nothing."""
+
+    def __init__(self, upstream: str) -> None:
+        target = httpx.URL(upstream)
+        self.released = threading.Event()
+        self.puts: list[int] = []
+        """The store's answer to each PUT passed on (and withheld)."""
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def _relay(self) -> None:
+                body = self.rfile.read(int(self.headers.get("content-length") or 0))
+                with httpx.Client(base_url=f"http://{target.host}:{target.port}") as client:
+                    answer = client.request(self.command, self.path, content=body,
+                                            headers=list(self.headers.items()))  # Host too: it is signed
+                if self.command == "PUT":
+                    proxy.puts.append(answer.status_code)
+                    proxy.released.wait()
+                    return
+                self.send_response(answer.status_code)
+                for name, value in answer.headers.items():
+                    if name.lower() not in ("content-length", "transfer-encoding", "connection"):
+                        self.send_header(name, value)
+                self.send_header("Content-Length", str(len(answer.content)))
+                self.end_headers()
+                self.wfile.write(answer.content)
+
+            do_PUT = do_DELETE = do_HEAD = do_GET = _relay
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def close(self) -> None:
+        self.released.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
 @pytest.fixture()
 def loopback() -> Iterator[Callable[..., Loopback]]:
     started: list[Loopback] = []
@@ -271,6 +321,21 @@ def test_a_server_that_never_answers_is_a_timeout_answered_within_ten_seconds(
     code, message = failure(response)
     assert code == "timeout" and "did not answer" in message
     assert silent.accepted, "the connection was accepted"
+
+
+def test_a_write_the_store_took_without_answering_in_time_is_deleted_all_the_same(
+    admin: stack.Admin, workspace: str, store: stack.SeaweedFS
+) -> None:
+    proxy = WithholdingProxy(store.endpoint)
+    try:
+        response = connection_test(admin, workspace, {**body_for(store, WRITABLE, prefix="withheld"),
+                                                      "endpoint": proxy.url})
+    finally:
+        proxy.close()
+    code, message = failure(response)
+    assert code == "timeout" and "did not answer" in message
+    assert proxy.puts == [200], "the store took the test object"
+    assert store.keys(WRITABLE, "withheld/") == []
 
 
 def test_redirects_are_never_followed(admin: stack.Admin, workspace: str, store: stack.SeaweedFS,

@@ -153,6 +153,14 @@ class Bucket:
             raise from_transport(exc, key=key or None) from exc
 
 
+def unanswered(error: DeliveryError) -> bool:
+    """Whether a request that failed with ``error`` went out and got no answer (a read timeout, a connection the
+    store closed): the store may have carried it out all the same."""
+    cause = error.__cause__
+    return (isinstance(cause, aiohttp.ServerTimeoutError | aiohttp.ServerDisconnectedError | asyncio.TimeoutError)
+            and not isinstance(cause, aiohttp.ConnectionTimeoutError))
+
+
 def _error(answer: Answer, key: str) -> DeliveryError:
     fields = {name.decode(): unescape(value.decode("utf-8", "replace"))
               for name, value in _XML_FIELD.findall(answer.body)}

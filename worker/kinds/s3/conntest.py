@@ -15,11 +15,14 @@ import orjson
 
 from worker import eventloop
 from worker.errors import DeliveryError, DestinationError, TransientError
-from worker.kinds.s3.bucket import Bucket
+from worker.kinds.s3.bucket import Bucket, unanswered
 from worker.kinds.s3.config import S3Config
 
 DEADLINE = 9.0
 """Seconds the connection test may take in all; the API answers within this bound."""
+DELETE_RESERVE = 2.0
+"""Seconds of DEADLINE kept for deleting the test object, so a slow write still leaves time to clean up; the write
+gets the rest (7 s)."""
 CODES = frozenset(
     {"invalid_access_key", "signature_mismatch", "access_denied", "no_such_bucket", "wrong_region",
      "endpoint_unreachable", "timeout", "endpoint_forbidden", "incompatible_endpoint"}
@@ -74,20 +77,32 @@ def connection_test(config: S3Config, *, allow_private: bool,
                     deadline: float = DEADLINE) -> str:
     """Write one small object with delivery's client settings, then try to delete it; return its key.
 
-    Raise a DeliveryError whose code is one of ``CODES``, within ``deadline`` seconds whatever the
-    endpoint does. The delete (writing needs only s3:PutObject) gets what is left of the deadline.
+    Raise a DeliveryError whose code is one of ``CODES``, within ``deadline`` seconds whatever the endpoint does.
+    The write gets ``deadline`` less DELETE_RESERVE; the delete (writing needs only s3:PutObject) gets what is
+    left, also after a write that got no answer in time, since the store may have taken the object all the same.
     """
     key = key_for(config.prefix)
     loop = eventloop.shared()
     finish = time.monotonic() + deadline
+    write_within = max(deadline - DELETE_RESERVE, deadline / 2)
     try:
         bucket = Bucket(config, allow_private=allow_private)
-        loop.run(_test_write(bucket, config.prefix, key), timeout=deadline)
     except DeliveryError as error:
         raise as_test_failure(error) from None
+
+    def delete() -> None:
+        with contextlib.suppress(TimeoutError):
+            loop.run(bucket.delete_quietly(key), timeout=max(0.0, finish - time.monotonic()))
+
+    try:
+        loop.run(_test_write(bucket, config.prefix, key), timeout=write_within)
+    except DeliveryError as error:
+        if unanswered(error):
+            delete()
+        raise as_test_failure(error) from None
     except TimeoutError:
-        raise TransientError(f"The endpoint did not complete a small write within {deadline:.0f} s: check that "
-                             "it is an S3 API and that it is not overloaded.", code="timeout") from None
-    with contextlib.suppress(TimeoutError):
-        loop.run(bucket.delete_quietly(key), timeout=max(0.0, finish - time.monotonic()))
+        delete()
+        raise TransientError(f"The endpoint did not complete a small write within {write_within:.0f} s: check "
+                             "that it is an S3 API and that it is not overloaded.", code="timeout") from None
+    delete()
     return key

@@ -1,8 +1,8 @@
 """`make bench`: tracedrop's speed, measured on this machine against its own private stack.
 
 Prints, in one run: the raw PUT limit of the local SeaweedFS (boto3 with 16 threads, an async client at 64),
-ingest rates and p99 (native, OTLP protobuf and LiteLLM arrays), drain rates with one worker process (median of
-WRITER_ROUNDS drains, each between two raw async rounds) and with two,
+ingest rates and p99 (native, OTLP protobuf and LiteLLM arrays), drain rates of one worker process and of a
+`tracedrop worker` at its default settings (medians of WRITER_ROUNDS drains, between raw async rounds) and of two,
 end-to-end latency at half the drain rate, Parquet beside cbor.zstd and jsonl.gz (bytes per trace, encode rate,
 DuckDB summing cost per model from the bucket in each format: bench/lake_figures.py),
 worker memory at start and after 100,000 traces, and the ratios between them, plus how busy the machine was
@@ -50,11 +50,12 @@ QUICK = Sizes(raw=1000, drain=5000, single=1000, memory=10_000, steady_seconds=1
               webhooks={1: 1000, 50: 5000}, lake=10_000)
 
 
-def drain(bench: Stack, destination: str, bucket: str, *, processes: int, expected: int) -> dict[str, float]:
-    """Start a worker on a waiting backlog; traces/s until the backlog is empty, every object checked by a LIST,
-    and the CPU per trace of the worker (parent and pool processes) and of the store."""
+def drain(bench: Stack, destination: str, bucket: str, *, processes: int | None, expected: int) -> dict[str, float]:
+    """Start a worker (``processes`` pool processes, None for its default) on a waiting backlog; traces/s until the
+    backlog is empty, every object checked by a LIST, and the CPU per trace of the worker (parent and pool
+    processes) and of the store."""
     size = bench.backlog(destination)
-    worker = bench.worker(f"drain{processes}", processes)
+    worker = bench.worker(f"drain{processes or 'default'}", processes)
     cpu, store = cpu_seconds(worker), cpu_seconds(bench.store)
     seconds = bench.wait_drained(destination, timeout=900)
     cpu, store = cpu_seconds(worker) - cpu, cpu_seconds(bench.store) - store
@@ -67,26 +68,31 @@ def drain(bench: Stack, destination: str, bucket: str, *, processes: int, expect
 
 
 WRITER_ROUNDS = 3
-"""Drains of one worker process, each between two rounds of raw async PUTs: the store's rate swings by a quarter
-from one round to the next, so the writer's figures are medians of interleaved rounds."""
+"""Rounds of the writer's figures: the store's rate swings by a quarter from one round to the next, so they are
+medians of interleaved rounds."""
 
 
 def writer_rounds(bench: Stack, sizes: Sizes, say: Any) -> dict[str, Any]:
-    """Raw async PUT, then a fresh backlog drained by one worker process, WRITER_ROUNDS times, and raw async PUT
-    once more: each figure the median of its rounds (``drain_1``, ``raw_async_64``, ``ingest_batch100``)."""
+    """Raw async PUT, then a fresh backlog drained by one worker process and another by a `tracedrop worker` at
+    its default settings (one pool process per CPU), WRITER_ROUNDS times, and raw async PUT once more: each figure
+    the median of its rounds (``drain_1``, ``drain_default``, ``raw_async_64``, ``ingest_batch100``)."""
     raws = [raw.raw_async(bench.store, "raw", sizes.raw, limit=64)]
-    drains, ingests = [], []
+    drains: dict[str, list[dict[str, float]]] = {"drain_1": [], "drain_default": []}
+    ingests = []
     for number in range(1, WRITER_ROUNDS + 1):
-        destination = bench.destination(f"drain1-{number}")
-        rate, p99 = bench.ingest(count=sizes.drain, per_request=100, clients=4, prefix="b")
-        ingests.append({"per_s": rate, "p99_ms": p99 * 1000})
-        drains.append(drain(bench, destination, f"drain1-{number}", processes=1, expected=sizes.drain))
-        bench.delete_destination(destination)
+        for name, processes in (("drain_1", 1), ("drain_default", None)):
+            bucket = f"{name.replace('_', '')}-{number}"
+            destination = bench.destination(bucket)
+            rate, p99 = bench.ingest(count=sizes.drain, per_request=100, clients=4, prefix="b")
+            ingests.append({"per_s": rate, "p99_ms": p99 * 1000})
+            drains[name].append(drain(bench, destination, bucket, processes=processes, expected=sizes.drain))
+            bench.delete_destination(destination)
         raws.append(raw.raw_async(bench.store, "raw", sizes.raw, limit=64))
-        say(f"writer round {number}: drain {drains[-1]['per_s']:.0f}/s (1 process), raw PUT 8 KB at 64 "
+        say(f"writer round {number}: drain {drains['drain_1'][-1]['per_s']:.0f}/s (1 process), "
+            f"{drains['drain_default'][-1]['per_s']:.0f}/s (default worker), raw PUT 8 KB at 64 "
             f"{raws[-2]['per_s']:.0f}/s before, {raws[-1]['per_s']:.0f}/s after")
-    return {"writer_rounds": {"raw_async_64": raws, "drain_1": drains},
-            "raw_async_64": medians(raws), "drain_1": medians(drains), "ingest_batch100": medians(ingests)}
+    return {"writer_rounds": {"raw_async_64": raws, **drains}, "raw_async_64": medians(raws),
+            **{name: medians(rounds) for name, rounds in drains.items()}, "ingest_batch100": medians(ingests)}
 
 
 def medians(rounds: list[dict[str, float]]) -> dict[str, float]:
@@ -211,11 +217,12 @@ def run(sizes: Sizes, variant: str | None = None) -> dict[str, Any]:
                          "benchmark_cores": ours / wall,
                          "other_cores": max(0.0, (machine_busy_seconds() - busy - ours) / wall)})
     best = max(f["drain_1"]["per_s"], f["drain_2"]["per_s"])
-    raw_async = f["raw_async_64"]["per_s"]  # the median of the rounds interleaved with the drains of one process
+    raw_async = f["raw_async_64"]["per_s"]  # the median of the rounds interleaved with the writer's drains
     f["ratios"] = {
         "drain_to_raw_boto3": best / f["raw_boto3_16"]["per_s"],
         "drain_to_raw_async": best / raw_async,
         "drain_1_to_raw_async": f["drain_1"]["per_s"] / raw_async,
+        "drain_default_to_raw_async": f["drain_default"]["per_s"] / raw_async,
         "ingest_batch_to_drain": f["ingest_batch100"]["per_s"] / best,
         "raw_boto3_end_to_start": f["raw_boto3_16_again"]["per_s"] / f["raw_boto3_16"]["per_s"],
     }
@@ -244,6 +251,11 @@ def table(f: dict[str, Any]) -> list[tuple[str, str]]:
          f"{f['drain_1']['per_s']:.0f} traces/s (worker {f['drain_1']['worker_cpu_us']:.0f} us, SeaweedFS "
          f"{f['drain_1']['seaweedfs_cpu_us']:.0f} us CPU per trace); "
          f"rounds {rates(f['writer_rounds']['drain_1'])}"),
+        (f"drain {f['drain_default']['traces']:.0f} traces, one `tracedrop worker` at its default settings "
+         f"({f['machine']['cores']} pool processes, one per CPU), median of {WRITER_ROUNDS} rounds",
+         f"{f['drain_default']['per_s']:.0f} traces/s (worker {f['drain_default']['worker_cpu_us']:.0f} us, "
+         f"SeaweedFS {f['drain_default']['seaweedfs_cpu_us']:.0f} us CPU per trace); "
+         f"rounds {rates(f['writer_rounds']['drain_default'])}"),
         (f"drain {f['drain_2']['traces']} traces, 2 worker processes",
          f"{f['drain_2']['per_s']:.0f} traces/s, worker {f['drain_2']['worker_cpu_us']:.0f} us CPU per trace"),
         *[(f"drain {sizes_['drain']} traces, {n} worker process{'es' if n != '1' else ''} (scale table)",
@@ -260,8 +272,9 @@ def table(f: dict[str, Any]) -> list[tuple[str, str]]:
          f"{m['cold_mb']:.0f} MB ({m['growth_from_cold']:+.1%} to the end)"),
         ("drain / raw boto3 PUT",
          f"{r['drain_to_raw_boto3']:.2f}  target >= 0.8: {mark(r['drain_to_raw_boto3'] >= 0.8)}"),
-        ("drain, 1 worker process / raw async PUT",
-         f"{r['drain_1_to_raw_async']:.2f}  target >= 0.8: {mark(r['drain_1_to_raw_async'] >= 0.8)}"),
+        ("drain, one `tracedrop worker` at its default settings / raw async PUT from one process",
+         f"{r['drain_default_to_raw_async']:.2f}  target >= 0.8: {mark(r['drain_default_to_raw_async'] >= 0.8)}"),
+        ("drain, 1 worker process / raw async PUT from one process", f"{r['drain_1_to_raw_async']:.2f}"),
         ("drain (best of 1 and 2 processes) / raw async PUT", f"{r['drain_to_raw_async']:.2f}"),
         ("ingest (batches of 100) / drain",
          f"{r['ingest_batch_to_drain']:.2f}  target >= 2: {mark(r['ingest_batch_to_drain'] >= 2)}"),

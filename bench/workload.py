@@ -96,13 +96,15 @@ class Stack:
         for service in reversed(self.services):
             service.stop()
 
-    def worker(self, name: str, concurrency: int) -> stack.Service:
-        """A `tracedrop worker` (as tests/stack.py starts one), or the patched one if a variant is set."""
+    def worker(self, name: str, concurrency: int | None) -> stack.Service:
+        """A `tracedrop worker` (as tests/stack.py starts one; None: its default concurrency), or the patched one
+        if a variant is set."""
         if self.variant is None:
             service = stack.worker(self.workdir, self.env, name=name, concurrency=concurrency)
         else:
-            args = [sys.executable, "-m", "bench.patched_worker", self.variant, f"--concurrency={concurrency}",
-                    f"--hostname={name}@%h", "--without-mingle", "--without-gossip"]
+            args = [sys.executable, "-m", "bench.patched_worker", self.variant,
+                    *([f"--concurrency={concurrency}"] if concurrency else []), f"--hostname={name}@%h",
+                    "--without-mingle", "--without-gossip"]
             service = stack.Service(f"worker-{name}", args, self.workdir / f"worker-{name}.log", env=self.env)
             service.start()
             log = service.log

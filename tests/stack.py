@@ -347,8 +347,9 @@ def api(workdir: Path, env: dict[str, str], *, port: int | None = None) -> Api:
     return server
 
 
-def worker(workdir: Path, env: dict[str, str], *, name: str, concurrency: int = 2) -> Service:
-    args = [_tracedrop(), "worker", f"--concurrency={concurrency}", f"--hostname={name}@%h"]
+def worker(workdir: Path, env: dict[str, str], *, name: str, concurrency: int | None = 2) -> Service:
+    """A `tracedrop worker` with ``concurrency`` pool processes (None: its default, one per CPU)."""
+    args = [_tracedrop(), "worker", *([f"--concurrency={concurrency}"] if concurrency else []), f"--hostname={name}@%h"]
     service = Service(f"worker-{name}", args, workdir / f"worker-{name}.log", env=env)
     service.start()
     log = service.log

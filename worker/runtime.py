@@ -10,8 +10,10 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import threading
 import time
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
@@ -39,6 +41,9 @@ LANES_PER_TASK = 2
 in flight, so a worker process keeps its store busy between batches."""
 DRAIN_BUDGET = 2.0
 """Seconds a task keeps draining one destination before handing the rest to a new message at the queue's end."""
+INVITES = LANES // LANES_PER_TASK - 1
+"""Announcements a task sends once its first whole batch is written and more is due, so that other processes take
+the destination's other lanes now, rather than when the next message comes (a destination starts on one lane)."""
 STALE_MS = 1_500
 """A trace due this long with nobody working on it gets its destination re-announced by the reconciler."""
 
@@ -83,9 +88,11 @@ class Runtime:
         """Drain what is due for one destination, starting with ``trace_ids``; return how many were written."""
         return self.drain(destination_id, trace_ids).written
 
-    def drain(self, destination_id: str, trace_ids: list[int]) -> Drained:
+    def drain(self, destination_id: str, trace_ids: list[int], *,
+              invite: Callable[[], None] = lambda: None) -> Drained:
         """Claim, write and record batches for one destination for up to DRAIN_BUDGET seconds, on up to
-        LANES_PER_TASK lanes at once (``trace_ids`` first)."""
+        LANES_PER_TASK lanes at once (``trace_ids`` first); ``invite()`` announces the destination to the other
+        processes, called INVITES times once a full claim was written whole."""
         destination = self.destination(destination_id)
         if destination is None:
             self.outbox.forget(destination_id)
@@ -93,15 +100,24 @@ class Runtime:
         if destination.delivery_mode != "per_trace":
             return Drained(0, more=False)
         deadline = time.monotonic() + DRAIN_BUDGET
-        others = [self.lanes.submit(self._lane, destination, [], deadline) for _ in range(LANES_PER_TASK - 1)]
+        invited = threading.Lock()  # taken once, never released: the first full batch written invites
+
+        def written_whole(claimed: int, limit: int, written: int) -> None:
+            if claimed == limit == written and invited.acquire(blocking=False):
+                for _ in range(INVITES):
+                    invite()
+
+        others = [self.lanes.submit(self._lane, destination, [], deadline, written_whole)
+                  for _ in range(LANES_PER_TASK - 1)]
         try:
-            drained = [self._lane(destination, trace_ids, deadline)]
+            drained = [self._lane(destination, trace_ids, deadline, written_whole)]
         finally:
             wait(others)
         drained += [other.result() for other in others]
         return Drained(sum(d.written for d in drained), more=any(d.more for d in drained))
 
-    def _lane(self, destination: Destination, wanted: list[int], deadline: float) -> Drained:
+    def _lane(self, destination: Destination, wanted: list[int], deadline: float,
+              batch_written: Callable[[int, int, int], None]) -> Drained:
         """Claim, write and record batches under one lane until nothing is due or the deadline passed."""
         writer = self.writers[destination.type]
         limit = writer.claim_limit(destination) or BATCH
@@ -113,7 +129,9 @@ class Runtime:
                                           lanes=LANES)
                 if not claim.traces:
                     return Drained(written, more=False)
-                written += self._write(writer, destination, lane, claim.traces)
+                batch = self._write(writer, destination, lane, claim.traces)
+                batch_written(len(claim.traces), limit, batch)
+                written += batch
                 if time.monotonic() > deadline:
                     self.outbox.release(destination.id, lane)
                     return Drained(written, more=True)

@@ -17,7 +17,7 @@ KICK_TTL_MS = 3_000
 @app.task(name="tracedrop.deliver", ignore_result=True)
 def deliver(destination_id: str, trace_ids: list[int]) -> None:
     """Write what is owed to one destination, starting with the traces this message announced."""
-    if runtime().drain(destination_id, trace_ids).more:
+    if runtime().drain(destination_id, trace_ids, invite=lambda: deliver.delay(destination_id, [])).more:
         deliver.delay(destination_id, [])
 
 

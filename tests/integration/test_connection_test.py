@@ -57,8 +57,28 @@ def store(workdir: Path) -> Iterator[stack.SeaweedFS]:
     server.stop()
 
 
+class Served:
+    """An HTTP server on a loopback port, served from a thread of its own; its handlers log nothing."""
+
+    server: ThreadingHTTPServer
+
+    def serve(self, handler: type[BaseHTTPRequestHandler]) -> None:
+        handler.log_message = lambda *_: None  # type: ignore[method-assign]
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
 @dataclass
-class Loopback:
+class Loopback(Served):
     """A loopback HTTP server answering every request with one canned response; it records what it got."""
 
     status: int
@@ -81,19 +101,7 @@ class Loopback:
 
             do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _answer
 
-            def log_message(self, format: str, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.serve(Handler)
 
 
 class Listener:
@@ -132,7 +140,7 @@ class Listener:
         self.sock.close()
 
 
-class WithholdingProxy:
+class WithholdingProxy(Served):
     """A loopback HTTP proxy in front of the store that passes every request on but, for a PUT, never passes the
     store's answer back: the object is written, the client hears nothing."""
 
@@ -165,21 +173,11 @@ class WithholdingProxy:
 
             do_PUT = do_DELETE = do_HEAD = do_GET = _relay
 
-            def log_message(self, format: str, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.serve(Handler)
 
     def close(self) -> None:
         self.released.set()
-        self.server.shutdown()
-        self.server.server_close()
+        super().close()
 
 
 @pytest.fixture()

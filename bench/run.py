@@ -67,7 +67,7 @@ def drain(bench: Stack, destination: str, bucket: str, *, processes: int | None,
             "seaweedfs_cpu_us": store / size * 1e6}
 
 
-WRITER_ROUNDS = 3
+WRITER_ROUNDS = 5
 """Rounds of the writer's figures: the store's rate swings by a quarter from one round to the next, so they are
 medians of interleaved rounds."""
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from worker.document import build_document, model_parameters, request_input, response_output
+from worker.document import build_document, iso_ms, model_parameters, request_input, response_output
 from worker.trace import TraceIn, stored_form
 
 
@@ -83,3 +83,14 @@ def test_model_parameters_are_scalar_settings_without_content() -> None:
     request = {"model": "m", "stream": True, "temperature": 0.2, "top_p": 1, "user": "u", "prompt": "text",
                "messages": [], "stop": ["\n"], "seed": 7, "logprobs": False}
     assert model_parameters(request) == {"temperature": 0.2, "top_p": 1, "user": "u", "seed": 7, "logprobs": False}
+
+
+def test_times_are_utc_to_the_millisecond() -> None:
+    observation = build_document(stored(timestamp="2024-01-15T10:00:00.123Z", duration_ms=1877,
+                                        time_to_first_token_ms=5), privacy_mode=False)
+    assert observation["timestamp"] == "2024-01-15T10:00:00.123Z"
+    assert observation["observations"][0]["endTime"] == "2024-01-15T10:00:02.000Z"
+    assert observation["observations"][0]["completionStartTime"] == "2024-01-15T10:00:00.128Z"
+    assert [iso_ms(ms) for ms in (0, 999, -1, -1000, 1705312800001)] == [
+        "1970-01-01T00:00:00.000Z", "1970-01-01T00:00:00.999Z", "1969-12-31T23:59:59.999Z",
+        "1969-12-31T23:59:59.000Z", "2024-01-15T10:00:00.001Z"]

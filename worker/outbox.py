@@ -104,24 +104,27 @@ return first
 """
 
 _CLAIM = ALLOW_OOM + SERVER_NOW + TRACE + """
--- ARGV: destination, lane token, limit, lease ms, lane cap, wanted trace ids...
--- {'ok', tid, body, ...} under the lane (taken or renewed); otherwise {'parked'|'held'|'busy'|'empty'} and the
--- caller holds no lane. A destination failing, slow or never yet written to gets one lane only.
+-- ARGV: destination, lane token, limit, lease ms, lane cap, trial limit, wanted trace ids...
+-- {'ok', limit applied, tid, body, ...} under the lane (taken or renewed); otherwise
+-- {'parked'|'held'|'busy'|'empty'} and the caller holds no lane. A destination failing, slow or never yet written
+-- to gets one lane only; one failing or never yet written to claims at most the trial limit at once.
 local dest, token = ARGV[1], ARGV[2]
 local stats, lanes, owed = stats_key(dest), lanes_key(dest), owed_key(dest)
 local s = redis.call('HMGET', stats, 'parked', 'hold_until', 'state', 'slow', 'last_success_at')
 if s[1] == '1' then redis.call('ZREM', lanes, token) return {'parked'} end
 if tonumber(s[2] or 0) > now then redis.call('ZREM', lanes, token) return {'held'} end
 redis.call('ZREMRANGEBYSCORE', lanes, '-inf', now)
+local unproven = s[3] == 'failing' or not s[5]
 if not redis.call('ZSCORE', lanes, token) then
   local cap = tonumber(ARGV[5])
-  if s[3] == 'failing' or s[4] == '1' or not s[5] then cap = 1 end
+  if unproven or s[4] == '1' then cap = 1 end
   if redis.call('ZCARD', lanes) >= cap then return {'busy'} end
 end
 local limit = tonumber(ARGV[3])
+if unproven then limit = math.min(limit, tonumber(ARGV[6])) end
 local lease = now + tonumber(ARGV[4])
 local claimed = {}
-for i = 6, #ARGV do
+for i = 7, #ARGV do
   if #claimed >= limit then break end
   local score = redis.call('ZSCORE', owed, ARGV[i])
   if score and tonumber(score) <= now then
@@ -135,7 +138,7 @@ if #claimed < limit then
     claimed[#claimed + 1] = tid
   end
 end
-local out = {'ok'}
+local out = {'ok', limit}
 for _, tid in ipairs(claimed) do
   local body = trace_body(body_key(tid))
   if body then
@@ -145,7 +148,7 @@ for _, tid in ipairs(claimed) do
     redis.call('ZREM', owed, tid)
   end
 end
-if #out == 1 then redis.call('ZREM', lanes, token) return {'empty'} end
+if #out == 2 then redis.call('ZREM', lanes, token) return {'empty'} end
 redis.call('ZADD', lanes, lease, token)
 return out
 """
@@ -354,6 +357,9 @@ class Claim:
 
     outcome: str
     traces: list[Claimed] = field(default_factory=list)
+    limit: int = 0
+    """How many traces the claim could have taken: the limit asked for, or the trial limit of a destination that
+    is failing or was never written to."""
 
 
 @dataclass(frozen=True)
@@ -439,12 +445,15 @@ class Outbox:
         return trace_ids
 
     def claim(self, destination_id: str, lane: str, *, wanted: list[int], limit: int, lease_ms: int,
-              lanes: int) -> Claim:
-        """Lease up to ``limit`` due traces (``wanted`` first) to ``lane``, if the destination takes one more lane."""
-        flat = self._claim(args=[destination_id, lane, limit, lease_ms, lanes, *wanted])
+              lanes: int, trial: int) -> Claim:
+        """Lease up to ``limit`` due traces (``wanted`` first) to ``lane``, if the destination takes one more lane
+        (at most ``lanes``; one, and at most ``trial`` traces, while it is failing or was never written to)."""
+        flat = self._claim(args=[destination_id, lane, limit, lease_ms, lanes, trial, *wanted])
         outcome = flat[0].decode()
-        traces = [Claimed(int(flat[i]), self.codec.unpack(flat[i + 1])) for i in range(1, len(flat), 2)]
-        return Claim(outcome, traces)
+        if outcome != "ok":
+            return Claim(outcome)
+        traces = [Claimed(int(flat[i]), self.codec.unpack(flat[i + 1])) for i in range(2, len(flat), 2)]
+        return Claim(outcome, traces, limit=int(flat[1]))
 
     def renew(self, destination_id: str, lane: str, trace_ids: list[int], *, lease_ms: int, slow: bool) -> bool:
         """Extend a working lane's lease and its traces'; False if the lane had expired."""

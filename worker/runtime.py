@@ -36,6 +36,9 @@ BATCH = 64
 LANES = 4
 """At most this many lanes drain one destination at once (one while it is failing, slow or new): a destination
 that hangs holds at most that many lanes, and only until its first timeout."""
+TRIAL = 64
+"""Traces claimed at once while a destination is failing or new (its claim is 256 for S3 once a batch succeeded): a
+destination proves itself with one round of writes, and a new or resumed backlog spreads to more lanes sooner."""
 LANES_PER_TASK = 2
 """Lanes one task drains a destination on at once: while one claims and records a batch, the other's writes are
 in flight, so a worker process keeps its store busy between batches."""
@@ -126,11 +129,11 @@ class Runtime:
         try:
             while True:
                 claim = self.outbox.claim(destination.id, lane, wanted=wanted, limit=limit, lease_ms=LEASE_MS,
-                                          lanes=LANES)
+                                          lanes=LANES, trial=TRIAL)
                 if not claim.traces:
                     return Drained(written, more=False)
                 batch = self._write(writer, destination, lane, claim.traces)
-                batch_written(len(claim.traces), limit, batch)
+                batch_written(len(claim.traces), claim.limit, batch)
                 written += batch
                 if time.monotonic() > deadline:
                     self.outbox.release(destination.id, lane)

@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 
-.PHONY: install system-deps test lint demo bench clean
+.PHONY: install system-deps test lint demo bench lock clean
 
 install: system-deps $(VENV)/.installed
 
@@ -11,11 +11,21 @@ system-deps:
 	@command -v redis-server >/dev/null || { apt-get update -q && apt-get install -y -q redis-server; }
 	@command -v chromium >/dev/null || { apt-get update -q && apt-get install -y -q chromium; }
 
-$(VENV)/.installed: pyproject.toml
+# Installs exactly what requirements/ locks (with hashes); pyproject.toml keeps the ranges for those who install
+# tracedrop as a package. `make lock` resolves the ranges anew (README: "Upgrading dependencies").
+$(VENV)/.installed: pyproject.toml requirements/build.txt requirements/dev.txt
 	python3 -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m pip install -q --require-hashes -r requirements/build.txt
+	$(PY) -m pip install -q --require-hashes -r requirements/dev.txt
+	$(PY) -m pip install -q --no-deps --no-build-isolation -e .
 	touch $@
+
+LOCK := $(BIN)/uv pip compile --quiet --universal --python-version 3.11 --generate-hashes --upgrade
+
+lock: $(VENV)/.installed
+	$(LOCK) requirements/build.in -o requirements/build.txt
+	$(LOCK) pyproject.toml -o requirements/runtime.txt
+	$(LOCK) pyproject.toml --extra dev -o requirements/dev.txt
 
 lint: install
 	$(BIN)/ruff check worker api tests bench

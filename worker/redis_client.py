@@ -68,9 +68,11 @@ def connect(url: str, *, socket_timeout: float, socket_connect_timeout: float, *
     timeouts = {"socket_timeout": socket_timeout, "socket_connect_timeout": socket_connect_timeout}
     if isinstance(target, str):
         return Redis.from_url(target, **timeouts, **options)
-    sentinel = Sentinel(list(target.sentinels), sentinel_kwargs=dict(timeouts), **timeouts)
+    sentinel = Sentinel(list(target.sentinels), sentinel_kwargs=dict(timeouts), socket_timeout=socket_timeout,
+                        socket_connect_timeout=socket_connect_timeout)
     return sentinel.master_for(target.master, db=target.db, username=target.username, password=target.password,
-                               **timeouts, **options)
+                               socket_timeout=socket_timeout, socket_connect_timeout=socket_connect_timeout,
+                               **options)
 
 
 def broker(url: str) -> tuple[str, dict[str, Any]]:

@@ -30,8 +30,8 @@ _GAUGES: dict[str, tuple[str, Callable[[Status], float]]] = {
                                    lambda s: s.oldest_age_seconds or 0.0),
     "retrying_traces": ("Owed traces that failed at least once and wait for another attempt", lambda s: s.retrying),
     "dead_letters": ("Traces in the destination's dead letters now", lambda s: s.dead_letters),
-    "destination_failing": ("1 while the last delivery attempt failed", lambda s: s.stats.get("state") == "failing"),
-    "destination_parked": ("1 while a destination error parks the destination", lambda s: s.stats.get("parked") == "1"),
+    "destination_failing": ("1 while the last delivery attempt failed", lambda s: s.state.failing),
+    "destination_parked": ("1 while a destination error parks the destination", lambda s: s.state.parked),
 }
 
 

@@ -7,7 +7,8 @@
   (the kind's connection test, at ``PROBE`` backoff) passes, or an update passes the test; then it resumes.
 - A trace the destination can never take goes to dead letters with the reason.
 
-This module decides; the outbox scripts carry out the decision atomically in Redis.
+This module decides; the outbox scripts carry out the decision atomically in Redis, by the transitions of
+worker/state.py.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 
 from redis import Redis
 
-from worker import keys, store
+from worker import state, store
 from worker.errors import DeliveryError, TransientError
 from worker.retry import PROBE, TRANSIENT
 
@@ -45,15 +46,11 @@ class Health:
         """The decision after an attempt failed with ``error``: transient errors hold, all others park."""
         if not isinstance(error, TransientError):
             return Setback(park=True, delay_ms=PROBE.delay_ms(0), error={**reason(error), "parked": True})
-        failures = int(self.redis.hget(keys.stats(destination_id), "failures") or 0)
+        failures = state.read(self.redis, destination_id).failures
         delay = max(TRANSIENT.delay_ms(failures), error.retry_after_ms or 0)  # Retry-After, capped when read
         return Setback(park=False, delay_ms=delay, error={**reason(error), "parked": False, "retry_in_ms": delay})
 
     def probe_failed(self, destination_id: str, error: DeliveryError) -> Setback:
-        """A parked destination's probe failed: stay parked, probe again later (backing off)."""
-        failures = int(self.redis.hincrby(keys.stats(destination_id), "probe_failures", 1))
+        """A parked destination's probe failed: stay parked, probe again later (backing off with every failure)."""
+        failures = state.read(self.redis, destination_id).probe_failures + 1
         return Setback(park=True, delay_ms=PROBE.delay_ms(failures), error={**reason(error), "parked": True})
-
-    def resumed(self, destination_id: str) -> None:
-        """A probe or an update passed: the next failure starts the probe backoff afresh."""
-        self.redis.hdel(keys.stats(destination_id), "probe_failures")

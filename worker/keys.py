@@ -1,5 +1,5 @@
-"""Every Redis key tracedrop uses, named here and nowhere else: Python builds them with these functions, and the Lua
-scripts with the same functions written in Lua (``LUA``, prepended to every script).
+"""Every Redis key tracedrop uses, named here and nowhere else: Python builds them with these functions and passes them
+to the Lua scripts in KEYS (worker/scripts.py); a script builds only a trace's record key, from ``body("")``.
 
 Per destination ``{id}``:
 
@@ -48,6 +48,14 @@ def owed(destination_id: str) -> str:
 
 def stats(destination_id: str) -> str:
     return f"td:s:{destination_id}"
+
+
+def retrying(destination_id: str) -> str:
+    return f"td:r:{destination_id}"
+
+
+def lanes(destination_id: str) -> str:
+    return f"td:l:{destination_id}"
 
 
 def dead_letters(destination_id: str) -> str:
@@ -126,10 +134,3 @@ def sign_in_failures(address: str) -> str:
 
 def file_counter(digest: str) -> str:
     return f"td:bn:{digest}"
-
-
-LUA = "".join(f"local function {name}_key(id) return 'td:{short}:' .. id end\n"
-              for name, short in _PER_DESTINATION.items()) + (
-    "local function body_key(id) return 'td:t:' .. id end\n"
-    f"local SEQUENCE, DESTINATIONS, ACCEPTED = '{SEQUENCE}', '{DESTINATIONS}', '{ACCEPTED}'\n")
-"""The same key builders in Lua, for the scripts (``owed_key(dest)``, ``body_key(tid)``, ...)."""

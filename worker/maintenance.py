@@ -22,6 +22,7 @@ from redis import Redis
 from worker import keys, redis_client
 from worker.batch_tasks import batch_tick
 from worker.bodies import Bodies
+from worker.scripts import Scripts
 from worker.settings import get_settings
 from worker.tasks import reconcile
 
@@ -32,33 +33,18 @@ EVERY = 1.0
 LEASE_MS = 5_000
 """How long the heartbeat stays with its worker without a renewal."""
 
-_HOLD = """
-if redis.call('get', KEYS[1]) == ARGV[1] then
-  redis.call('pexpire', KEYS[1], ARGV[2])
-  return 1
-end
-if redis.call('set', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end
-return 0
-"""
-_RELEASE = """
-if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
-return 0
-"""
-
-
 class Heartbeat:
     """A daemon thread in a worker's main process; ``beat`` runs one heartbeat if this worker holds the lease."""
 
     def __init__(self, redis: Redis) -> None:
         self.redis = redis
         self.token = uuid.uuid4().hex
-        self._hold = redis.register_script(_HOLD)
-        self._release = redis.register_script(_RELEASE)
+        self.scripts = Scripts(redis, "lease_hold", "lease_release")
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="heartbeat", daemon=True)
 
     def holds(self) -> bool:
-        return bool(self._hold(keys=[keys.HEARTBEAT], args=[self.token, LEASE_MS]))
+        return bool(self.scripts.lease_hold(lease=keys.HEARTBEAT, token=self.token, ttl_ms=LEASE_MS))
 
     def beat(self) -> bool:
         """One heartbeat, if the lease is ours; whether it was."""
@@ -84,7 +70,7 @@ class Heartbeat:
         if self._thread.is_alive():
             self._thread.join(timeout=5)
         with contextlib.suppress(Exception):
-            self._release(keys=[keys.HEARTBEAT], args=[self.token])
+            self.scripts.lease_release(lease=keys.HEARTBEAT, token=self.token)
 
 
 _heartbeat: Heartbeat | None = None

@@ -189,8 +189,7 @@ class Runtime:
         return True
 
     def resume(self, destination_id: str) -> None:
-        self.health.resumed(destination_id)
-        released = self.outbox.unpark(destination_id)
+        released = self.outbox.resume(destination_id)
         log.info("destination resumed", extra={"destination": destination_id, "released": released})
 
     def reconcile(self) -> tuple[list[str], list[str]]:

@@ -208,7 +208,7 @@ def patch_destination(ws: Workspace, destination_id: str, body: dict[str, Any] =
     store.save_destination(redis, destination=destination, secret_key=settings.secret_key.get_secret_value(),
                            action="destination.updated", changed=changed_fields(current, config))
     if reconnect:
-        outbox.unpark(destination_id)
+        outbox.resume(destination_id)
         announce(destination_id, [])
     return destination.public()
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-import orjson
 from fastapi import APIRouter
 
 from api.deps import Admin, AnnounceDep, OutboxDep, RedisDep, SettingsDep, Workspace
@@ -31,30 +30,23 @@ def status(ws: Workspace, destination_id: str, redis: RedisDep, settings: Settin
     """
     destination = owned(redis, settings, ws, destination_id)
     found = outbox.status(destination_id)
-    stats = found.stats
-    last_error = orjson.loads(stats["last_error"]) if "last_error" in stats else None
-    state = "disabled" if not destination.enabled else stats.get("state", "healthy")
-    parked = stats.get("parked") == "1"
-    hold = int(stats.get("hold_until", 0))
+    state = found.state
+    retry_at = state.retry_at_ms(found.now_ms)
     return {
         "id": destination_id,
-        "state": state,
-        "parked": parked,
-        "accepted": found.count("accepted"),
-        "delivered": found.count("delivered"),
+        "state": state.label(enabled=destination.enabled),
+        "parked": state.parked,
+        **{name: found.count(name) for name in ("accepted", "delivered")},
         "retrying": found.retrying,
-        "retried": found.count("retried"),
-        "failed": found.count("failed"),
-        "dead_lettered": found.count("dead_lettered"),
-        "files": found.count("files"),
+        **{name: found.count(name) for name in ("retried", "failed", "dead_lettered", "files")},
         "dead_letters": found.dead_letters,
         "backlog": {"size": found.backlog, "oldest_age_seconds": found.oldest_age_seconds,
                     "bytes": found.backlog_bytes},
         "in_flight_lanes": found.lanes,
-        "last_success_at": iso(stats.get("last_success_at")),
-        "last_error": last_error,
-        "retry_at": iso(hold) if hold > found.now_ms and not parked else None,
-        "next_probe_at": iso(stats.get("next_probe_at")) if parked else None,
+        "last_success_at": iso(state.last_success_at_ms),
+        "last_error": state.last_error,
+        "retry_at": iso(retry_at),
+        "next_probe_at": iso(state.next_probe_at_ms) if state.parked else None,
     }
 
 

@@ -185,7 +185,10 @@ def test_the_deployment_trains_its_dictionary_and_delivers_bodies_stored_with_it
     wait_for(stored_with_it, timeout=60, what="a body stored with the dictionary")
     # and a body stored without a dictionary (as before one existed) is delivered too
     older = stored_form(TraceIn.model_validate(chat_trace(sent, rng)))
-    Outbox(redis)._accept(args=[workspace, 1, pack(orjson.dumps(older)), 1, per_trace])
+    Outbox(redis).scripts.accept(
+        sequence=keys.SEQUENCE, destinations=keys.DESTINATIONS, accepted=keys.ACCEPTED,
+        owed_and_stats=[keys.owed(per_trace), keys.stats(per_trace)], workspace=workspace, count=1,
+        destination_ids=per_trace, traces=[pack(orjson.dumps(older)), 1, 1])
     found = all_keys(s3, bucket, {key_of(i) for i in range(first, sent + 1)}, timeout=60)
     objects = s3.objects(bucket)
     assert orjson.loads(objects[key_of(sent)]) == build_document(older, privacy_mode=False)

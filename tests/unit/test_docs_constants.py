@@ -66,16 +66,19 @@ def quantity(text: str) -> float:
     return float(number.replace(",", "")) * UNITS.get(unit, 1)
 
 
+CODES = r"(\d{3}(?:(?:,| or| and) \d{3})*)"
+"""A list of HTTP statuses as the docs write it: ``400, 413 or 422``."""
+
+
 def codes(text: str) -> frozenset[int]:
     """``400, 413 or 422`` -> the set of statuses."""
     return frozenset(int(code) for code in re.findall(r"\d{3}", text))
 
 
-def word(text: str) -> str:
-    return text
-
-
-CODES = r"(\d{3}(?:(?:,| or| and) \d{3})*)"
+def codes_or_quantity(text: str) -> object:
+    """For a sentence that lists statuses and quantities: a list (``408, 425, 429``) is statuses, anything else
+    (``0.5 s``, ``512``) a quantity."""
+    return codes(text) if "," in text else quantity(text)
 
 
 @dataclass(frozen=True)
@@ -162,7 +165,7 @@ CLAIMS = {
     "replica wait": Claim("docs/configuration.md", rf"\(Redis `WAIT`, at most {Q}\)", (outbox.REPLICA_WAIT_MS,)),
     "api options": Claim("docs/configuration.md", r"`tracedrop api \[--host ([\d.]+)\] \[--port (\d+)\] "
                          r"\[--workers (\d+)\]`",
-                         tuple(str(option.default) for option in api_command.params), word),
+                         tuple(str(option.default) for option in api_command.params), str),
     # docs/ingest.md: what a trace may carry
     "trace id": Claim("docs/ingest.md", r"`id` \((\d+)\u2013(\d+) chars of `\[A-Za-z0-9\._:-\]`\)",
                       tuple(map(float, re.findall(r"\{(\d+),(\d+)\}", str(schema(TraceIn, "id")["pattern"]))[0]))),
@@ -243,11 +246,11 @@ CLAIMS = {
                                rf"\(seconds or a date, honoured up to {Q}\)",
                                (webhook_errors.TRANSIENT, retry.TRANSIENT.base_ms, retry.TRANSIENT.cap_ms,
                                 retry.RETRY_AFTER_CAP_MS),
-                               lambda text: codes(text) if "," in text else quantity(text)),
+                               codes_or_quantity),
     "webhook refusals": Claim("docs/webhooks.md", rf"\| {CODES} \| the request is split and its traces sent one per "
                               rf"request; .* the first bytes \(at most {Q}\) of the answer \|",
                               (webhook_errors.REFUSALS, webhook_errors.EXCERPT_BYTES),
-                              lambda text: codes(text) if "," in text else quantity(text)),
+                              codes_or_quantity),
     # docs/batch-files.md, docs/gateways.md, docs/redis-sentinel.md, docs/performance.md
     "record version": Claim("docs/batch-files.md", r"\| `ver` \| integer \| `(\d+)` \|", (record.VERSION,)),
     "record schema": Claim("docs/batch-files.md", r"the record schema \(ver (\d+)\)", (record.VERSION,)),

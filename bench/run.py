@@ -24,7 +24,6 @@ import orjson
 
 from bench import backlog_memory, gateways, lake_figures, latency, raw, scale, webhooks
 from bench.backlog_memory import LAYOUTS
-from bench.variants import SHORT
 from bench.workload import Stack, cpu_seconds, machine_busy_seconds, rss_mb, tree
 
 RESULTS = Path(".bench/results.json")
@@ -145,23 +144,21 @@ def memory(bench: Stack, sizes: Sizes, say: Any) -> dict[str, Any]:
     return figures
 
 
-def run(sizes: Sizes, variant: str | None = None) -> dict[str, Any]:
+def run(sizes: Sizes) -> dict[str, Any]:
     def say(text: str) -> None:
         print(text, flush=True)
 
     started, busy, own = time.perf_counter(), machine_busy_seconds(), os.times()
-    f: dict[str, Any] = {"sizes": sizes.__dict__, "worker_variant": variant or "as shipped",
+    f: dict[str, Any] = {"sizes": sizes.__dict__,
                          "machine": {"cores": os.cpu_count(), "load_average_at_start": os.getloadavg()}}
     f["backlog_memory"] = backlog_memory.measure()
     say(f"Redis memory per owed trace: {backlog_memory.describe(f['backlog_memory'])}")
     bench = Stack.start()
-    bench.variant = variant
     try:
         bench.store.client().create_bucket(Bucket="raw")
         raw.raw_async(bench.store, "raw", sizes.raw, limit=64)  # a fresh store speeds up over its first writes
         f["raw_boto3_16"] = raw.raw_boto3(bench.store, "raw", sizes.raw, threads=16)
         f.update(writer_rounds(bench, sizes, say))
-
 
         second = bench.destination("drain2")
         rate, p99 = bench.ingest(count=sizes.single, per_request=1, clients=8, prefix="s")
@@ -316,20 +313,15 @@ def report(f: dict[str, Any], path: Path) -> None:
         print(f"{name:<{width}}  {value}")
     path.parent.mkdir(exist_ok=True)
     path.write_bytes(orjson.dumps(f, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS))
-    print(f"\nworker: {f['worker_variant']}; wall {f['machine']['wall_s']:.0f} s; figures written to {path}")
+    print(f"\nwall {f['machine']['wall_s']:.0f} s; figures written to {path}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", default=os.environ.get("TRACEDROP_BENCH_QUICK") == "1",
                         help="smaller sizes, for a quick look (also TRACEDROP_BENCH_QUICK=1)")
-    parser.add_argument("--worker-variant", metavar="NAME", choices=sorted(SHORT),
-                        help="bench-only: run the workers with a bench/variants.py patch applied (not for the "
-                             "README's figures)")
     args = parser.parse_args()
-    figures = run(QUICK if args.quick else FULL, args.worker_variant)
-    name = "results.json" if args.worker_variant is None else f"results-{args.worker_variant}.json"
-    report(figures, RESULTS.with_name(name))
+    report(run(QUICK if args.quick else FULL), RESULTS)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import sys
 import tempfile
 import threading
 import time
@@ -68,8 +67,6 @@ class Stack:
     admin: stack.Admin
     key: str
     services: list[stack.Service] = field(default_factory=list)
-    variant: str | None = None
-    """A bench/variants.py name: workers start as ``python -m bench.patched_worker VARIANT`` (bench-only)."""
 
     @classmethod
     def start(cls, *, beat: bool = True) -> Stack:
@@ -101,19 +98,8 @@ class Stack:
             service.stop()
 
     def worker(self, name: str, concurrency: int | None) -> stack.Service:
-        """A `tracedrop worker` (as tests/stack.py starts one; None: its default concurrency), or the patched one
-        if a variant is set."""
-        if self.variant is None:
-            service = stack.worker(self.workdir, self.env, name=name, concurrency=concurrency)
-        else:
-            args = [sys.executable, "-m", "bench.patched_worker", self.variant,
-                    *([f"--concurrency={concurrency}"] if concurrency else []), f"--hostname={name}@%h",
-                    "--without-mingle", "--without-gossip"]
-            service = stack.Service(f"worker-{name}", args, self.workdir / f"worker-{name}.log", env=self.env)
-            service.start()
-            log = service.log
-            stack.wait_until(lambda: b"ready." in log.read_bytes(), timeout=60, what=f"worker {name}",
-                             proc=service.proc)
+        """A `tracedrop worker` as tests/stack.py starts one (None: its default concurrency)."""
+        service = stack.worker(self.workdir, self.env, name=name, concurrency=concurrency)
         self.services.append(service)
         return service
 

@@ -20,9 +20,9 @@ from typing import Any
 import orjson
 
 from worker import keys
-from worker.batch import FORMATS, encode
+from worker.batch.files import FORMATS, encode
+from worker.batch.record import build_record
 from worker.document import build_document
-from worker.record import build_record
 from worker.trace import TraceIn, stored_form
 
 WORDS = re.findall(r"[a-z]{2,}", inspect.getsource(argparse).lower())
@@ -104,8 +104,8 @@ def export_cycle(bodies: list[bytes]) -> tuple[float, int]:
 
     from tests import stack
     from worker import store
-    from worker.batch_outbox import BatchOutbox
-    from worker.export import Exporter
+    from worker.batch.export import Exporter
+    from worker.batch.outbox import BatchOutbox
     from worker.kinds.s3 import client as s3
     from worker.kinds.s3.config import S3Destination as Destination
     from worker.outbox import Outbox

@@ -28,11 +28,11 @@ from bench.lean_put import AsyncPut
 from bench.workload import cpu_seconds, machine_busy_seconds
 from tests import stack
 from tests.lake import duckdb_on
-from worker.batch import encode, extension
+from worker.batch.files import encode, extension
+from worker.batch.record import build_record
 from worker.document import build_document
 from worker.kinds.s3.writer import object_key
 from worker.paths import parse_template, time_values
-from worker.record import build_record
 
 BUCKET = "lake"
 FORMATS = ("cbor.zstd", "jsonl.gz", "parquet")

@@ -15,7 +15,7 @@ RECONCILE_EVERY = 1.0
 VISIBILITY_TIMEOUT = 3600
 """Seconds before kombu hands an unacked (reserved, never started) message to another worker: harmless either way."""
 
-app = Celery("tracedrop", include=["worker.tasks", "worker.batch_tasks", "worker.maintenance", "worker.heap"])
+app = Celery("tracedrop", include=["worker.tasks", "worker.batch.tasks", "worker.maintenance", "worker.heap"])
 DELIVER = "tracedrop.deliver"
 
 

@@ -6,7 +6,8 @@ connect to the address that was checked. The aiohttp clients (S3 delivery and co
 ``checked_session``, which resolves through ``CheckedResolver`` and does the same. So a DNS answer that changes after
 the destination was saved (DNS rebinding) is refused when the connection is opened, and nothing reaches a second,
 unchecked answer. Redirects are never followed: botocore sends with ``Retry(False)`` and turns S3's region redirects
-off for custom endpoints; the aiohttp clients send with ``allow_redirects=False``.
+off for custom endpoints; the aiohttp clients send with ``allow_redirects=False``. A driver that opens its own sockets
+(a database driver) asks ``connect_address`` for the checked address and connects there.
 """
 
 from __future__ import annotations
@@ -21,12 +22,20 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 from botocore.awsrequest import AWSHTTPConnection, AWSHTTPConnectionPool, AWSHTTPSConnection, AWSHTTPSConnectionPool
 from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
 
-from worker.ssrf import checked_addresses
+from worker.ssrf import Resolver, checked_addresses, system_resolver
 
 CONNECT_TIMEOUT = 3
 """Seconds to open a connection to any destination, for deliveries, connection tests and probes alike."""
 READ_TIMEOUT = 6
 """Seconds to wait for each read of a destination's answer."""
+
+
+def connect_address(host: str, port: int, *, allow_private: bool, resolve: Resolver = system_resolver) -> str:
+    """The address a driver that opens its own sockets connects to for ``host``: the name resolved, every answer
+    checked, the first returned. Connect to it and keep ``host`` for TLS (libpq: ``hostaddr=`` beside ``host=``), so
+    the connection goes to the address that was checked and never to a second DNS answer. Raises EndpointForbidden,
+    or ``socket.gaierror`` for a name that does not resolve."""
+    return str(checked_addresses(host, port, allow_private=allow_private, resolve=resolve)[0])
 
 
 class _Checked:

@@ -20,7 +20,7 @@ from celery import signals
 from redis import Redis
 
 from worker import keys, redis_client
-from worker.batch_tasks import batch_tick
+from worker.batch.tasks import batch_tick
 from worker.bodies import Bodies
 from worker.scripts import Scripts
 from worker.settings import get_settings

@@ -21,7 +21,7 @@ import orjson
 import zstandard
 from pyarrow.lib import ArrowException
 
-from worker import parquet
+from worker.batch import parquet
 from worker.document import iso_ms
 from worker.kinds.s3 import client as s3
 

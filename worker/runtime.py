@@ -18,12 +18,11 @@ from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
 from worker import keys, kinds, redis_client, store
-from worker.batch_outbox import BatchOutbox
+from worker.batch.outbox import BatchOutbox
 from worker.destination import Destination
 from worker.errors import DeliveryError
 from worker.health import Health, reason
 from worker.kinds.base import Writer
-from worker.kinds.s3 import S3Writer
 from worker.lease import LEASE_MS, Keeper
 from worker.outbox import Claimed, Outbox
 from worker.settings import Settings, get_settings
@@ -68,13 +67,6 @@ class Runtime:
         self.lanes = ThreadPoolExecutor(max_workers=max(1, LANES_PER_TASK - 1), thread_name_prefix="lane")
         self.writers: dict[str, Writer] = {
             name: kind.writer(allow_private=self.allow_private) for name, kind in kinds.KINDS.items()}
-
-    @property
-    def s3(self) -> S3Writer:
-        """The S3 writer, which batch mode also writes its files with."""
-        writer = self.writers["s3"]
-        assert isinstance(writer, S3Writer)
-        return writer
 
     @property
     def secret_key(self) -> str:

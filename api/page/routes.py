@@ -23,7 +23,7 @@ from api.page.session import Session
 from api.routes.destinations import owned
 from api.routes.workspaces import existing
 from worker import kinds, store
-from worker.batch import FORMATS as BATCH_FORMATS
+from worker.batch.files import FORMATS as BATCH_FORMATS
 from worker.kinds.webhook.config import Format
 
 router = APIRouter(include_in_schema=False)

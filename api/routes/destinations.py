@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from fastapi import APIRouter, Body, Response
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import SecretStr, ValidationError
 
 from api.deps import Admin, AnnounceDep, OutboxDep, RedisDep, SettingsDep, Workspace
 from api.errors import ApiError, invalid
 from api.responses import OrjsonResponse
 from api.routes.workspaces import existing
 from worker import keys, kinds, store
-from worker.batch import BatchFormat
 from worker.destination import ASSIGNED, Destination, DestinationConfig
-from worker.errors import DeliveryError, TemplateError
-from worker.kinds.s3.writer import SAMPLE_TRACE, sample_key
-from worker.paths import validate_prefix
+from worker.errors import DeliveryError
 from worker.settings import Settings
 
 router = APIRouter(tags=["destinations"], dependencies=[Admin])
@@ -112,27 +109,24 @@ def test_destination(ws: Workspace, body: dict[str, Any] = DestinationBody, *, r
     return {"ok": True, **done}
 
 
-class KeyPreview(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    prefix: str = Field(default="", max_length=256)
-    path_template: str = Field(default="{prefix}/{date}", max_length=512)
-    mode: Literal["per_trace", "batch"] = "per_trace"
-    format: BatchFormat = "cbor.zstd"
+_PREVIEWS = {"oneOf": [kind.preview.model_json_schema() for kind in kinds.KINDS.values() if kind.preview]}
+PREVIEW_BODY = {"requestBody": {"required": True, "content": {"application/json": {"schema": _PREVIEWS}}}}
 
 
-@router.post("/v1/workspaces/{ws}/destinations/preview-key")
-def preview_key(ws: Workspace, body: KeyPreview, redis: RedisDep) -> dict[str, Any]:
-    """The object key an S3 destination with this prefix and path template would give a sample trace."""
+@router.post("/v1/workspaces/{ws}/destinations/preview-key", openapi_extra=PREVIEW_BODY)
+def preview_key(ws: Workspace, body: dict[str, Any] = DestinationBody, *, redis: RedisDep) -> dict[str, Any]:
+    """Where a sample trace would go with these settings, for the kinds that offer a preview (S3: its key)."""
     existing(redis, ws)
     try:
-        validate_prefix(body.prefix)
-    except TemplateError as exc:
-        raise refused("prefix", str(exc)) from None
+        preview = kinds.kind_of(body).preview
+    except kinds.UnknownKind as exc:
+        raise refused("type", str(exc)) from None
+    if preview is None:
+        raise refused("type", f"{body['type']} destinations have no key preview")
     try:
-        key = sample_key(prefix=body.prefix, path_template=body.path_template, mode=body.mode, fmt=body.format)
-    except TemplateError as exc:
-        raise refused("path_template", str(exc)) from None
-    return {"key": key, "trace": SAMPLE_TRACE}
+        return preview.model_validate(body).answer()
+    except ValidationError as exc:
+        raise invalid(exc.errors(), code="invalid_destination") from None
 
 
 @router.post("/v1/workspaces/{ws}/destinations", status_code=201, responses={400: {}, 429: {}},

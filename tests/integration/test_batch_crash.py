@@ -2,7 +2,7 @@
 
 These tests run their own redis-server, api and beat (the suite's SeaweedFS is shared) so that the only workers
 are the ones a test starts and kills. The kill is made deterministic with the documented, off-by-default test
-hook ``TRACEDROP_TEST_EXPORT_PAUSE`` (worker/export.py): the worker sleeps at the named point of every file.
+hook ``TRACEDROP_TEST_EXPORT_PAUSE`` (worker/batch/export.py): the worker sleeps at the named point of every file.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from tests import stack
 from tests.batchfiles import records_by_file
 from tests.conftest import make_trace, wait_for
 from worker import keys
-from worker.export import PAUSE_ENV
+from worker.batch.export import PAUSE_ENV
 
 
 @dataclass

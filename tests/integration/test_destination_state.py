@@ -14,7 +14,7 @@ from redis import Redis
 from tests import stack
 from tests.faults import metric_samples
 from worker import keys, state
-from worker.batch_outbox import BatchOutbox
+from worker.batch.outbox import BatchOutbox
 from worker.errors import DestinationError
 from worker.health import Health
 from worker.outbox import Outbox

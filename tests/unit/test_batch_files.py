@@ -12,9 +12,9 @@ import pytest
 import zstandard
 
 from tests.batchfiles import decode_cbor_zstd
-from worker.batch import encode, file_stem
+from worker.batch.files import encode, file_stem
+from worker.batch.record import build_record
 from worker.reader import items, json_lines
-from worker.record import build_record
 
 RECORDS = [
     build_record(i, {"id": f"gen-{i}", "timestamp": 1705312800000 + i, "model": "m", "usage": {"prompt_tokens": i},

@@ -22,18 +22,16 @@ from worker import (
     bodies,
     celery_app,
     egress,
-    export,
     lease,
     maintenance,
     outbox,
-    parquet,
     paths,
-    record,
     retry,
     runtime,
 )
 from worker import tasks as worker_tasks
-from worker.batch_outbox import LEASE_MS as EXPORT_LEASE_MS
+from worker.batch import export, parquet, record
+from worker.batch.outbox import LEASE_MS as EXPORT_LEASE_MS
 from worker.cli import api as api_command
 from worker.kinds.s3 import bucket, conntest
 from worker.kinds.s3 import writer as s3_writer

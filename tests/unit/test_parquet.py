@@ -14,10 +14,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from tests.unit.test_record import FULL, stored
-from worker.batch import CONTENT_TYPES, encode
-from worker.parquet import SCHEMA
+from worker.batch.files import CONTENT_TYPES, encode
+from worker.batch.parquet import SCHEMA
+from worker.batch.record import build_record
 from worker.reader import items, json_lines
-from worker.record import build_record
 
 DOCS = Path(__file__).parents[2] / "docs" / "batch-files.md"
 FULL_RECORD = build_record(7, stored(**FULL), privacy_mode=False)
@@ -82,7 +82,7 @@ def test_the_same_records_give_the_same_bytes_in_another_process() -> None:
     records = [FULL_RECORD, SPARSE_RECORD] * 20
     here = encode(records, "parquet")
     script = ("import sys; from tests.unit.test_parquet import FULL_RECORD, SPARSE_RECORD; "
-              "from worker.batch import encode; "
+              "from worker.batch.files import encode; "
               "sys.stdout.buffer.write(encode([FULL_RECORD, SPARSE_RECORD] * 20, 'parquet'))")
 
     there = subprocess.run([sys.executable, "-c", script], capture_output=True, check=True,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from worker.record import build_record
+from worker.batch.record import build_record
 from worker.trace import TraceIn, stored_form
 
 FULL: dict[str, Any] = {

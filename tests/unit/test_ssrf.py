@@ -7,6 +7,7 @@ import socket
 
 import pytest
 
+from worker.egress import connect_address
 from worker.errors import EndpointForbidden
 from worker.ssrf import check_address, check_endpoint, checked_addresses, parse_ip_literal, system_resolver
 
@@ -129,3 +130,21 @@ def test_ports_and_empty_hosts_are_refused() -> None:
         check_endpoint("https://:443", allow_private=False, resolve=resolver("52.216.0.1"))
     with pytest.raises(EndpointForbidden, match="https"):
         check_endpoint("ftp://store.example.com", allow_private=True, resolve=resolver("52.216.0.1"))
+
+
+def test_a_driver_gets_the_checked_address_to_connect_to() -> None:
+    # Given a name whose DNS answers a public and then a private address (a rebinding answer)
+    answers = {"db.example.com": ["93.184.216.34", "10.0.0.5"]}
+
+    def resolve(host: str, port: int) -> list[str]:
+        return answers[host]
+
+    # Then a driver is refused, as every client is, unless private endpoints are allowed
+    with pytest.raises(EndpointForbidden, match="loopback or private"):
+        connect_address("db.example.com", 5432, allow_private=False, resolve=resolve)
+    assert connect_address("db.example.com", 5432, allow_private=True, resolve=resolve) == "93.184.216.34"
+    # and a literal in any spelling is the address it means; the metadata service never
+    assert connect_address("0x7f000001", 5432, allow_private=True) == "127.0.0.1"
+    assert connect_address("localhost", 5432, allow_private=True) == "127.0.0.1"
+    with pytest.raises(EndpointForbidden, match="metadata"):
+        connect_address("169.254.169.254", 5432, allow_private=True)

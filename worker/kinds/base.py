@@ -6,6 +6,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from pydantic import BaseModel, ConfigDict
+
 from worker.destination import DestinationConfig, Saved
 from worker.outbox import Claimed
 from worker.verdict import Verdict
@@ -26,6 +28,16 @@ class ConnectionTest(Protocol):
         """Raise a DeliveryError with one of the kind's test codes, or return what the test did (for the answer)."""
 
 
+class Preview(BaseModel):
+    """A kind's preview request: where a sample trace would go with the settings given (the settings page shows it
+    while a form is filled in). Invalid settings are refused by validation, naming their field."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    def answer(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+
 @dataclass(frozen=True)
 class Kind:
     name: str
@@ -34,4 +46,5 @@ class Kind:
     connection_test: ConnectionTest
     writer: Callable[..., Writer]
     """Called with ``allow_private``."""
+    preview: type[Preview] | None = None
 

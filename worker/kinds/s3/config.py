@@ -7,10 +7,10 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field, SecretStr, StrictInt, field_validator, model_validator
 
-from worker.batch import BatchFormat
+from worker.batch.files import BatchFormat
 from worker.destination import DestinationConfig, Saved, check_url
 from worker.errors import TemplateError
-from worker.paths import BATCH_VARIABLES, TRACE_VARIABLES, PathTemplate, parse_template
+from worker.paths import BATCH_VARIABLES, TRACE_VARIABLES, PathTemplate, parse_template, time_values
 
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _REGION = re.compile(r"^[a-z0-9-]{1,64}$")
@@ -95,6 +95,15 @@ class S3Config(DestinationConfig):
     @property
     def delivery_mode(self) -> str:
         return self.mode
+
+    def file_path(self, now_ms: int) -> str:
+        """Batch mode: the folder of a file written at ``now_ms`` (the path template rendered at that time)."""
+        return self.template().render(time_values(now_ms))
+
+    @property
+    def file_location(self) -> str:
+        """Batch mode: the endpoint and bucket (files of one second in one place are numbered together)."""
+        return f"{self.endpoint or 's3'}|{self.bucket_name}"
 
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import orjson
 
-from worker.batch import extension, file_stem
+from worker.batch import BatchDestination, Put
 from worker.destination import Destination
 from worker.document import build_document
 from worker.errors import DestinationError, TraceRejected
@@ -17,14 +17,7 @@ from worker.kinds.s3.bucket import Bucket
 from worker.kinds.s3.cache import ClientCache
 from worker.kinds.s3.config import S3Config, S3Destination
 from worker.outbox import Claimed
-from worker.paths import (
-    BATCH_VARIABLES,
-    TRACE_VARIABLES,
-    PathTemplate,
-    parse_template,
-    time_values,
-    validate_prefix,
-)
+from worker.paths import PathTemplate, time_values
 from worker.verdict import Verdict
 
 
@@ -48,22 +41,6 @@ def _path(template: PathTemplate, hour: int, api_key_name: str) -> str:
 TRACES_PER_CLAIM = 256
 """Traces claimed at once per S3 destination, written MAX_IN_FLIGHT (bucket.py) at a time: the claim and record
 scripts and the wait for a claim's slowest PUT come once per 256 traces, not once per 64."""
-
-
-SAMPLE_TRACE: dict[str, Any] = {"id": "gen-1705312800-abc123", "timestamp": 1_705_312_800_000,
-                                "api_key_name": "prod backend"}
-"""The trace whose key the settings page shows while a path template is typed."""
-
-
-def sample_key(*, prefix: str, path_template: str, mode: str, fmt: str) -> str:
-    """The key SAMPLE_TRACE would get (per trace), or the first file of a cycle at its time (batch); TemplateError
-    says why the template or prefix is refused."""
-    validate_prefix(prefix)
-    if mode == "batch":
-        template = parse_template(path_template, prefix=prefix, allowed=BATCH_VARIABLES)
-        seconds = SAMPLE_TRACE["timestamp"] // 1000
-        return file_stem(template.render(time_values(seconds * 1000)), seconds) + extension(fmt)
-    return object_key(parse_template(path_template, prefix=prefix, allowed=TRACE_VARIABLES), SAMPLE_TRACE)
 
 
 def render_object(destination: S3Config, template: PathTemplate, body: bytes) -> tuple[str, bytes]:
@@ -110,7 +87,8 @@ class S3Writer:
             return Verdict(retry=[c.trace_id for c in claimed], destination_error=exc)
         return deliver_batch(destination, claimed, bucket=bucket)
 
-    def file_put(self, destination: S3Destination) -> Callable[..., None]:
-        """What batch mode writes a file with (``put(key=, body=, content_type=)``)."""
+    def file_put(self, destination: BatchDestination) -> Put:
+        """What batch mode writes a file with (worker/batch: FileWriter)."""
+        assert isinstance(destination, S3Destination)
         client = self.clients.get(destination.id, destination, allow_private=self.allow_private)
         return lambda **file: s3.put_object(client, bucket=destination.bucket_name, **file)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from worker.batch_outbox import BatchOutbox
+from worker.batch import BatchDestination, FileWriter
+from worker.batch.export import Exporter
+from worker.batch.outbox import BatchOutbox
 from worker.celery_app import app
-from worker.export import Exporter
-from worker.kinds.s3 import S3Destination
 from worker.runtime import runtime
 
 
@@ -21,7 +21,10 @@ def export(destination_id: str) -> None:
     """Run one export cycle of a batch destination, if it is still due."""
     rt = runtime()
     destination = rt.destination(destination_id)
-    if not isinstance(destination, S3Destination) or destination.mode != "batch":
+    if not isinstance(destination, BatchDestination) or destination.delivery_mode != "batch":
         return
-    exporter = Exporter(outbox=rt.outbox, batch=BatchOutbox(rt.redis), connect=rt.s3.file_put)
+    writer = rt.writers[destination.type]
+    if not isinstance(writer, FileWriter):
+        return
+    exporter = Exporter(outbox=rt.outbox, batch=BatchOutbox(rt.redis), connect=writer.file_put)
     exporter.run(destination)

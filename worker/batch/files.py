@@ -29,7 +29,7 @@ def encode(records: Iterable[dict[str, Any]], fmt: str) -> bytes:
     if fmt == "jsonl.gz":
         return encode_jsonl_gz(records)
     if fmt == "parquet":
-        from worker import parquet  # pyarrow costs a process ~64 MB: only those that write Parquet load it
+        from worker.batch import parquet  # pyarrow costs a process ~64 MB: only those that write Parquet load it
 
         return parquet.encode(records)
     raise ValueError(f"unknown batch format {fmt!r} (known: {', '.join(FORMATS)})")

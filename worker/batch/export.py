@@ -11,19 +11,19 @@ import logging
 import os
 import time
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any
 
 import orjson
 
 from worker import store
-from worker.batch import CONTENT_TYPES, encode, extension, file_stem
-from worker.batch_outbox import BatchOutbox, Lease, Manifest
+from worker.batch import BatchDestination as Destination
+from worker.batch import Put
+from worker.batch.files import CONTENT_TYPES, encode, extension, file_stem
+from worker.batch.outbox import BatchOutbox, Lease, Manifest
+from worker.batch.record import build_record
 from worker.errors import DeliveryError
 from worker.health import Health
-from worker.kinds.s3.config import S3Destination as Destination
 from worker.outbox import Outbox
-from worker.paths import time_values
-from worker.record import build_record
 
 log = logging.getLogger("tracedrop.export")
 
@@ -34,10 +34,6 @@ CYCLE_BUDGET = 60.0
 PAUSE_ENV = "TRACEDROP_TEST_EXPORT_PAUSE"
 """Test hook, off unless set: ``before_put:<seconds>`` or ``after_put:<seconds>`` sleeps at that point of every
 file, so a test can kill the worker there deterministically. Never set it in production."""
-
-
-class Put(Protocol):
-    def __call__(self, *, key: str, body: bytes, content_type: str) -> None: ...
 
 
 class Exporter:
@@ -99,9 +95,9 @@ class Exporter:
                 return None
             records = self._records(destination, items)
         now_ms = self.batch.now_ms()
-        path = destination.template().render(time_values(now_ms))
+        path = destination.file_path(now_ms)
         manifest = self.batch.open(
-            destination.id, lease.token, location=f"{destination.endpoint or 's3'}|{destination.bucket_name}",
+            destination.id, lease.token, location=destination.file_location,
             stem=file_stem(path, now_ms // 1000), extension=extension(destination.format), fmt=destination.format,
             privacy_mode=destination.privacy_mode, trace_ids=sorted(records),
         )

@@ -88,7 +88,7 @@ _JSON_COLUMNS = frozenset(column.name for column in COLUMNS if column.json)
 
 
 def row(record: dict[str, Any]) -> dict[str, Any]:
-    """The row of one batch record (worker/record.py)."""
+    """The row of one batch record (worker/batch/record.py)."""
     return {column.name: column.value(record) for column in COLUMNS}
 
 

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, StrictBool
 
 from worker.crypto import decrypt, encrypt
+from worker.forms import Preview
 
 MASK = "********"
 ASSIGNED = frozenset({"id", "workspace", "created_at"})
@@ -58,19 +59,26 @@ class DestinationConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
 
+    TITLE: ClassVar[str] = ""
+    """The kind's name on the settings page, which reads the kind's form from its fields (worker/forms.py)."""
     SECRETS: ClassVar[tuple[str, ...]] = ()
     """Fields holding a secret string: encrypted at rest, masked in answers, kept when a PATCH leaves them out."""
     CONNECTION: ClassVar[frozenset[str]] = frozenset()
     """Fields that change where or how the destination is reached: a PATCH touching one re-runs the test."""
+    PREVIEW: ClassVar[Preview | None] = None
+    """A line the settings page keeps up to date under the kind's form, if the kind has one."""
 
-    name: Annotated[str, Field(min_length=1, max_length=200)]
-    type: str
-    enabled: StrictBool = True
-    privacy_mode: StrictBool = False
-    sampling_rate: Annotated[float, Field(strict=True, gt=0, le=1,
+    name: Annotated[str, Field(min_length=1, max_length=200, title="Name")]
+    type: str = Field(title="Type")
+    privacy_mode: StrictBool = Field(default=False, title="Privacy Mode")
+    enabled: StrictBool = Field(default=True, title="Enabled")
+    sampling_rate: Annotated[float, Field(strict=True, gt=0, le=1, title="Sampling Rate",
                                           description="Share of sessions kept, in (0, 1].")] = 1.0
-    api_key_names: Annotated[list[KeyName], Field(max_length=1000)] | None = None
-    exclude_api_key_names: list[KeyName] = Field(default_factory=list, max_length=1000)
+    api_key_names: Annotated[list[KeyName], Field(max_length=1000)] | None = Field(
+        default=None, title="API Key Names", description="Only traces sent with one of these ingest key names; "
+                                                         "every key when not set (null).")
+    exclude_api_key_names: list[KeyName] = Field(default_factory=list, max_length=1000,
+                                                 title="Excluded API Key Names")
 
     @property
     def delivery_mode(self) -> str:

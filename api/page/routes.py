@@ -7,7 +7,8 @@ the CSRF token), so the page has the API's validation, connection test and audit
 from __future__ import annotations
 
 import secrets
-import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import parse_qs
@@ -23,14 +24,15 @@ from api.page.session import Session
 from api.routes.destinations import owned
 from api.routes.workspaces import existing
 from worker import kinds, store
-from worker.batch.files import FORMATS as BATCH_FORMATS
-from worker.kinds.webhook.config import Format
+from worker.destination import DestinationConfig
+from worker.forms import FormField, Preview, form_fields
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 SIGN_IN = "/admin/sign-in"
 MAX_FORM_BYTES = 16 * 1024
-FORMATS = typing.get_args(Format)
+HEAD = ("name", "type")
+"""The shared fields shown above a kind's own; the other shared fields are under "Which traces"."""
 
 
 def secure(request: Request) -> bool:
@@ -124,11 +126,31 @@ def workspace_page(request: Request, ws: Workspace, redis: RedisDep, settings: S
                 ingest_keys=store.list_ingest_keys(redis, workspace=ws))
 
 
+@dataclass(frozen=True)
+class KindForm:
+    name: str
+    title: str
+    fields: list[FormField]
+    preview: Preview | None
+
+
+def form_context(configs: Mapping[str, type[DestinationConfig]], destination: dict[str, Any] | None
+                 ) -> dict[str, Any]:
+    """What form.html renders: the shared fields and, for each kind offered (by name), the fields it adds."""
+    shared = {field.name: field for field in form_fields(DestinationConfig)}
+    names = tuple(configs)
+    shared["type"] = replace(shared["type"], input="select", choices=names, default=names[0])
+    forms = [KindForm(name, config.TITLE or name, form_fields(config, skip=shared), config.PREVIEW)
+             for name, config in configs.items()]
+    return {"destination": destination, "head": [shared.pop(name) for name in HEAD], "kinds": forms,
+            "traces": list(shared.values())}
+
+
 @router.get("/admin/workspaces/{ws}/destinations/new", response_class=HTMLResponse)
 def new_destination_page(request: Request, ws: Workspace, redis: RedisDep, found: SignedIn) -> Response:
     existing(redis, ws)
-    return page(request, "form.html", found, workspace=ws, destination=None, kinds=sorted(kinds.KINDS),
-                formats=FORMATS, batch_formats=BATCH_FORMATS, header_lines="")
+    offered = {name: kinds.KINDS[name].config for name in sorted(kinds.KINDS)}
+    return page(request, "form.html", found, workspace=ws, **form_context(offered, None))
 
 
 @router.get("/admin/workspaces/{ws}/destinations/{destination_id}", response_class=HTMLResponse)
@@ -142,6 +164,5 @@ def destination_page(request: Request, ws: Workspace, destination_id: str, redis
 def edit_destination_page(request: Request, ws: Workspace, destination_id: str, redis: RedisDep,
                           settings: SettingsDep, found: SignedIn) -> Response:
     public = owned(redis, settings, ws, destination_id).public()
-    header_lines = "\n".join(f"{name}: " for name in public.get("headers", {}))
-    return page(request, "form.html", found, workspace=ws, destination=public, kinds=[public["type"]],
-                formats=FORMATS, batch_formats=BATCH_FORMATS, header_lines=header_lines)
+    offered = {public["type"]: kinds.kind_named(public["type"]).config}
+    return page(request, "form.html", found, workspace=ws, **form_context(offered, public))

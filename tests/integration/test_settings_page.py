@@ -332,6 +332,43 @@ def test_a_webhook_is_added_edited_disabled_and_deleted_from_the_page(page: Page
         receiver.stop()
 
 
+def test_a_form_shows_and_sends_only_the_fields_of_its_kind_and_mode(page: Page, workspace: str) -> None:
+    sign_in(page)
+    page.goto(f"/admin/workspaces/{workspace}/destinations/new")
+
+    # Per trace: the batch fields are hidden and not sent, nor are another kind's fields
+    expect(page.get_by_label("Every")).to_be_hidden()
+    expect(page.get_by_label("Format", exact=True)).to_be_hidden()
+    with page.expect_request("**/destinations/test") as tested:
+        page.get_by_role("button", name="Test Connection").click()
+    body = tested.value.post_data_json
+    assert body["type"] == "s3" and body["mode"] == "per_trace" and body["prefix"] == "" and body["region"] is None
+    assert not {"every", "limit", "format", "access_secret", "url", "headers"} & set(body)
+
+    # Batch: they show, the preview names a batch file, and they are sent
+    page.get_by_label("Mode", exact=True).select_option("batch")
+    page.get_by_label("Every").fill("60")
+    page.get_by_label("Format", exact=True).select_option("jsonl.gz")
+    expect(page.locator("#key-preview")).to_contain_text(".jsonl.gz")
+    with page.expect_request("**/destinations/test") as tested:
+        page.get_by_role("button", name="Test Connection").click()
+    body = tested.value.post_data_json
+    assert (body["every"], body["limit"], body["format"]) == (60, 1000, "jsonl.gz")
+
+    # A webhook sends its own format, and a problem with it shows under Body Format
+    page.get_by_label("Type").select_option("webhook")
+    expect(page.get_by_label("Every")).to_be_hidden()
+    page.get_by_label("Name", exact=True).fill("events")
+    page.get_by_label("URL").fill("https://hooks.example.com/llm")
+    page.locator("#f-webhook-format").evaluate("select => select.add(new Option('yaml', 'yaml', true, true))")
+    with page.expect_request(re.compile(r"/destinations$")) as saved:
+        page.get_by_role("button", name="Save").click()
+    body = saved.value.post_data_json
+    assert body["format"] == "yaml" and body["headers"] == {} and not {"mode", "every", "bucket_name"} & set(body)
+    expect(page.locator('[data-kind="webhook"] .field[data-field="format"] .problem')).to_contain_text("otlp_json")
+    expect(page.locator('[data-kind="s3"] .field[data-field="format"] .problem')).to_be_empty()
+
+
 def test_behind_an_https_proxy_the_session_cookie_is_secure(api_server: stack.Api) -> None:
     with httpx.Client(base_url=api_server.url, headers={"X-Forwarded-Proto": "https"}) as client:
         form = client.get("/admin/sign-in")

@@ -28,7 +28,7 @@ class ConnectionTest(Protocol):
         """Raise a DeliveryError with one of the kind's test codes, or return what the test did (for the answer)."""
 
 
-class Preview(BaseModel):
+class PreviewRequest(BaseModel):
     """A kind's preview request: where a sample trace would go with the settings given (the settings page shows it
     while a form is filled in). Invalid settings are refused by validation, naming their field."""
 
@@ -46,5 +46,6 @@ class Kind:
     connection_test: ConnectionTest
     writer: Callable[..., Writer]
     """Called with ``allow_private``."""
-    preview: type[Preview] | None = None
+    preview: type[PreviewRequest] | None = None
+    """The request body of ``POST .../destinations/preview-key`` for this kind, if it offers a preview."""
 

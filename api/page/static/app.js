@@ -205,44 +205,45 @@ function detail() {
 }
 
 // -- the add / edit form ---------------------------------------------------------------------------------------
+// Rendered from each kind's config model (worker/forms.py): an input's data-name is its field in the API, data-type
+// its input, data-empty what it sends when empty (null, the empty value, or nothing). Hidden fields are not sent.
 
 function lines(text) {
   return text.split("\n").map((line) => line.trim()).filter((line) => line);
 }
 
-function collect(form, editing) {
-  const kind = form.querySelector('[data-name="type"]').value;
-  const body = {};
-  for (const input of form.querySelectorAll("[data-name]")) {
-    const fieldset = input.closest("fieldset[data-kind]");
-    if (fieldset && fieldset.dataset.kind !== kind) continue;
-    const name = input.dataset.name;
-    const type = input.dataset.type;
-    const value = input.value;
-    if (type === "bool") body[name] = input.checked;
-    else if (type === "number") { if (value.trim() !== "") body[name] = Number(value); }
-    else if (type === "list") {
-      const names = lines(value);
-      if (name === "api_key_names") body[name] = names.length ? names : null;
-      else body[name] = names;
-    } else if (type === "headers") {
-      const headers = {};
-      for (const line of lines(value)) {
-        const at = line.indexOf(":");
-        const header = at < 0 ? line : line.slice(0, at).trim();
-        const given = at < 0 ? "" : line.slice(at + 1).trim();
-        headers[header] = given === "" && editing ? MASK : given;
-      }
-      body[name] = headers;
-    } else if (type === "secret") {
-      if (value !== "") body[name] = value;
-      else if (!editing) body[name] = null;
-    } else if (value.trim() !== "" || name === "prefix") body[name] = value.trim();
-    else if (["region", "endpoint", "session_token"].includes(name)) body[name] = null;
+function pairs(text, keep) {
+  const found = {};
+  for (const line of lines(text)) {
+    const at = line.indexOf(":");
+    const name = at < 0 ? line : line.slice(0, at).trim();
+    const value = at < 0 ? "" : line.slice(at + 1).trim();
+    found[name] = value === "" && keep ? MASK : value;
   }
-  if (kind === "webhook") { body.format = body.body_format; delete body.body_format; }
-  if (body.access_secret === null) delete body.access_secret;
-  if (body.signing_secret === null) delete body.signing_secret;
+  return found;
+}
+
+function read(input, editing) {
+  const type = input.dataset.type;
+  if (type === "checkbox") return input.checked;
+  if (type === "secret") return input.value === "" ? undefined : input.value;
+  if (type === "pairs") return pairs(input.value, editing && input.dataset.secret === "true");
+  const given = type === "lines" ? lines(input.value) : input.value.trim();
+  if (given.length > 0) return type === "number" ? Number(given) : given;
+  if (input.dataset.empty === "null") return null;
+  return input.dataset.empty === "blank" ? given : undefined;
+}
+
+function shown(element) {
+  return !element.closest("[hidden]");
+}
+
+function collect(scope, editing) {
+  const body = {};
+  for (const input of scope.querySelectorAll("[data-name]")) {
+    const value = shown(input) ? read(input, editing) : undefined;
+    if (value !== undefined) body[input.dataset.name] = value;
+  }
   return body;
 }
 
@@ -253,10 +254,9 @@ function clearProblems(form) {
 function showProblems(form, data) {
   const problems = (data && data.error && data.error.problems) || [];
   for (const problem of problems) {
-    const name = problem.field === "format" && form.querySelector('[data-name="type"]').value === "webhook"
-      ? "body_format" : problem.field.split(".")[0];
-    const box = form.querySelector('.field[data-field="' + name + '"] .problem');
-    if (box) box.textContent = problem.reason;
+    const fields = form.querySelectorAll('.field[data-field="' + problem.field.split(".")[0] + '"]');
+    const field = [...fields].find(shown);
+    if (field) field.querySelector(".problem").textContent = problem.reason;
   }
 }
 
@@ -269,12 +269,42 @@ function showOutcome(form, answer, passed) {
   return false;
 }
 
-function showKind(form) {
+function show(form) {
   const kind = form.querySelector('[data-name="type"]').value;
   for (const fieldset of form.querySelectorAll("fieldset[data-kind]")) {
-    const shown = fieldset.dataset.kind === kind;
-    fieldset.hidden = !shown;
-    fieldset.disabled = !shown;
+    fieldset.hidden = fieldset.dataset.kind !== kind;
+    fieldset.disabled = fieldset.hidden;
+  }
+  for (const field of form.querySelectorAll(".field[data-when-field]")) {
+    const scope = field.closest("fieldset[data-kind]") || form;
+    const control = scope.querySelector('[data-name="' + field.dataset.whenField + '"]');
+    field.hidden = !control || !field.dataset.whenValues.split(" ").includes(control.value);
+  }
+}
+
+// A kind's preview line: its inputs, as the form would send them, are posted to the API whenever one changes.
+function previews(form, base, editing) {
+  for (const line of form.querySelectorAll("[data-preview]")) {
+    const scope = line.closest("fieldset[data-kind]") || form;
+    const inputs = line.dataset.inputs.split(" ");
+    let pending = 0;
+    const update = async () => {
+      if (!shown(line)) return;
+      const ticket = ++pending;
+      const values = collect(scope, editing);
+      const body = Object.fromEntries(inputs.filter((name) => name in values).map((name) => [name, values[name]]));
+      if (scope.dataset.kind) body.type = scope.dataset.kind;
+      const answer = await api("POST", base + "/" + line.dataset.preview, body);
+      if (ticket !== pending) return;
+      if (answer.ok) say(line, line.dataset.says + answer.data[line.dataset.shows], "ok");
+      else say(line, errorText(answer.data), "error");
+      line.classList.add("preview");
+    };
+    form.addEventListener("input", (event) => {
+      const name = event.target.dataset.name;
+      if (name === "type" || (scope.contains(event.target) && inputs.includes(name))) update();
+    });
+    update();
   }
 }
 
@@ -284,28 +314,9 @@ function destinationForm() {
   const workspace = form.dataset.workspace;
   const id = form.dataset.destination;
   const base = "/v1/workspaces/" + encodeURIComponent(workspace) + "/destinations";
-  const preview = document.getElementById("key-preview");
-  showKind(form);
-  form.querySelector('[data-name="type"]').addEventListener("change", () => showKind(form));
-
-  let pending = 0;
-  async function previewKey() {
-    const ticket = ++pending;
-    const value = (name) => form.querySelector('[data-name="' + name + '"]').value;
-    const answer = await api("POST", base + "/preview-key", {
-      prefix: value("prefix").trim(), path_template: value("path_template"), mode: value("mode"),
-      format: value("format"),
-    });
-    if (ticket !== pending) return;
-    if (answer.ok) say(preview, "A trace sent at 2024-01-15 10:00 UTC with key name 'prod backend' is written to " +
-      answer.data.key, "ok");
-    else say(preview, errorText(answer.data), "error");
-    preview.classList.add("preview");
-  }
-  for (const name of ["prefix", "path_template", "mode", "format"]) {
-    form.querySelector('[data-name="' + name + '"]').addEventListener("input", previewKey);
-  }
-  previewKey();
+  show(form);
+  form.addEventListener("input", () => show(form));
+  previews(form, base, Boolean(id));
 
   document.getElementById("test-connection").addEventListener("click", async () => {
     say(document.getElementById("form-outcome"), "Testing…", "");

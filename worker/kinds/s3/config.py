@@ -10,39 +10,51 @@ from pydantic import Field, SecretStr, StrictInt, field_validator, model_validat
 from worker.batch.files import BatchFormat
 from worker.destination import DestinationConfig, Saved, check_url
 from worker.errors import TemplateError
+from worker.forms import Preview, ShownWhen
 from worker.paths import BATCH_VARIABLES, TRACE_VARIABLES, PathTemplate, parse_template, time_values
 
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _REGION = re.compile(r"^[a-z0-9-]{1,64}$")
 _ENDPOINT_HINT = r"^https?://[A-Za-z0-9.\[\]:-]+(/[A-Za-z0-9._~-]*)*$"
+_BATCH = ShownWhen("mode", ("batch",))
+"""The fields of batch mode: the settings page shows them only while ``mode`` is ``batch``."""
 
 
 class S3Config(DestinationConfig):
     """An S3 destination, as the admin API accepts it (docs/s3.md: Fields)."""
 
+    TITLE: ClassVar[str] = "S3"
     SECRETS: ClassVar[tuple[str, ...]] = ("access_secret", "session_token")
     CONNECTION: ClassVar[frozenset[str]] = frozenset(
         {"bucket_name", "region", "endpoint", "access_key_id", "access_secret", "session_token", "prefix"})
+    PREVIEW: ClassVar[Preview | None] = Preview(
+        element="key-preview", path="preview-key", inputs=("prefix", "path_template", "mode", "format"),
+        says="A trace sent at 2024-01-15 10:00 UTC with key name 'prod backend' is written to ", shows="key",
+        after="path_template")
 
     type: Literal["s3"] = "s3"
-    bucket_name: str = Field(description="Bucket to write into (3-63 characters: a-z, 0-9, '.', '-').",
+    bucket_name: str = Field(title="Bucket Name",
+                             description="Bucket to write into (3-63 characters: a-z, 0-9, '.', '-').",
                              json_schema_extra={"pattern": _BUCKET.pattern})
-    region: str | None = Field(default=None, description="Required with a custom endpoint; optional for AWS.",
+    region: str | None = Field(default=None, title="Region",
+                               description="Required with a custom endpoint; optional for AWS.",
                                json_schema_extra={"pattern": _REGION.pattern})
-    endpoint: str | None = Field(default=None, max_length=2048,
+    endpoint: str | None = Field(default=None, max_length=2048, title="Custom Endpoint",
                                  description="S3-compatible API URL (https); leave out for AWS.",
                                  json_schema_extra={"pattern": _ENDPOINT_HINT})
-    access_key_id: Annotated[str, Field(min_length=1, max_length=256)]
-    access_secret: SecretStr = Field(min_length=1, max_length=1024)
-    session_token: SecretStr | None = Field(default=None, max_length=4096)
-    prefix: str = Field(default="", max_length=256, description="Path prefix; must not end with '/'.")
-    path_template: str = Field(default="{prefix}/{date}", max_length=512,
+    access_key_id: Annotated[str, Field(min_length=1, max_length=256, title="Access Key Id")]
+    access_secret: SecretStr = Field(min_length=1, max_length=1024, title="Secret Access Key")
+    session_token: SecretStr | None = Field(default=None, max_length=4096, title="Session Token")
+    prefix: str = Field(default="", max_length=256, title="Prefix", description="Path prefix; must not end with '/'.")
+    path_template: str = Field(default="{prefix}/{date}", max_length=512, title="Path Template",
                                description="Literal text and {prefix} {date} {year} {month} {day} {hour} "
                                            "{apiKeyName} placeholders, nothing else.")
-    mode: Literal["per_trace", "batch"] = "per_trace"
-    every: Annotated[StrictInt, Field(ge=1, le=86400 * 7, description="Batch only: seconds between files.")] = 3600
-    limit: Annotated[StrictInt, Field(ge=1, le=10000, description="Batch only: records per file at most.")] = 1000
-    format: BatchFormat = "cbor.zstd"
+    mode: Literal["per_trace", "batch"] = Field(default="per_trace", title="Mode")
+    every: Annotated[StrictInt, Field(ge=1, le=86400 * 7, title="Every",
+                                      description="Batch only: seconds between files."), _BATCH] = 3600
+    limit: Annotated[StrictInt, Field(ge=1, le=10000, title="Limit",
+                                      description="Batch only: records per file at most."), _BATCH] = 1000
+    format: Annotated[BatchFormat, Field(title="Format"), _BATCH] = "cbor.zstd"
 
     @field_validator("bucket_name")
     @classmethod

@@ -9,7 +9,7 @@ from pydantic import Field, model_validator
 
 from worker.batch.files import BatchFormat, extension, file_stem
 from worker.errors import TemplateError
-from worker.kinds.base import Preview
+from worker.kinds.base import PreviewRequest
 from worker.kinds.s3.writer import object_key
 from worker.paths import BATCH_VARIABLES, TRACE_VARIABLES, parse_template, time_values, validate_prefix
 
@@ -29,7 +29,7 @@ def sample_key(*, prefix: str, path_template: str, mode: str, fmt: str) -> str:
     return object_key(parse_template(path_template, prefix=prefix, allowed=TRACE_VARIABLES), SAMPLE_TRACE)
 
 
-class KeyPreview(Preview):
+class KeyPreview(PreviewRequest):
     type: Literal["s3"] = "s3"
     prefix: str = Field(default="", max_length=256)
     path_template: str = Field(default="{prefix}/{date}", max_length=512)

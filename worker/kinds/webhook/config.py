@@ -25,17 +25,19 @@ Format = Literal["otlp_json", "otlp_proto", "json"]
 class WebhookConfig(DestinationConfig):
     """A webhook destination, as the admin API accepts it (docs/webhooks.md)."""
 
+    TITLE: ClassVar[str] = "Webhook"
     SECRETS: ClassVar[tuple[str, ...]] = ("signing_secret",)
     CONNECTION: ClassVar[frozenset[str]] = frozenset({"url", "method", "headers", "signing_secret", "format"})
 
     type: Literal["webhook"]
-    url: str = Field(max_length=2048, description="The receiver's URL (https; http only with private endpoints).")
-    method: Literal["POST", "PUT"] = "POST"
-    headers: dict[str, SecretStr] = Field(default_factory=dict, max_length=MAX_HEADERS,
+    url: str = Field(max_length=2048, title="URL",
+                     description="The receiver's URL (https; http only with private endpoints).")
+    method: Literal["POST", "PUT"] = Field(default="POST", title="Method")
+    format: Format = Field(default="otlp_json", title="Body Format")
+    batch_size: Annotated[StrictInt, Field(ge=1, le=1000, title="Batch Size", description="Traces per request.")] = 1
+    headers: dict[str, SecretStr] = Field(default_factory=dict, max_length=MAX_HEADERS, title="Headers",
                                           description="Sent with every request; the values are secrets.")
-    format: Format = "otlp_json"
-    batch_size: Annotated[StrictInt, Field(ge=1, le=1000, description="Traces per request.")] = 1
-    signing_secret: SecretStr | None = Field(default=None, max_length=200,
+    signing_secret: SecretStr | None = Field(default=None, max_length=200, title="Signing Secret",
                                              description="whsec_ followed by base64 of 24 to 64 bytes.")
 
     @field_validator("url")

@@ -14,7 +14,7 @@ from api.page.routes import form_context, templates
 from worker.destination import DestinationConfig
 from worker.forms import FormField, Preview, ShownWhen, form_fields
 from worker.kinds import KINDS
-from worker.kinds.s3.writer import SAMPLE_TRACE
+from worker.kinds.s3.preview import SAMPLE_TRACE
 
 PAGE = Path(__file__).parents[2] / "api" / "page"
 SHARED = set(DestinationConfig.model_fields)

@@ -36,7 +36,7 @@ _GAUGES: dict[str, tuple[str, Callable[[Status], float]]] = {
 
 
 class StoreCollector:
-    """Collects the README's metrics from Redis at scrape time (one round trip for every destination)."""
+    """Collects the metrics of docs/observability.md from Redis at scrape time (one round trip for them all)."""
 
     def __init__(self, outbox: Outbox) -> None:
         self.outbox = outbox

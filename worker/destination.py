@@ -55,7 +55,7 @@ def check_url(value: str, *, example: str, query: bool, userinfo: str) -> str:
 
 
 class DestinationConfig(BaseModel):
-    """The fields every kind takes (README: Destinations)."""
+    """The fields every kind takes (docs/destinations.md)."""
 
     model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
 

@@ -28,7 +28,7 @@ class TracedropError(Exception):
 
 
 class DeliveryError(TracedropError):
-    """Writing to a destination failed. ``code`` is the error code the README names."""
+    """Writing to a destination failed. ``code`` is the error code docs/s3.md and docs/webhooks.md name."""
 
     code = "delivery_failed"
 

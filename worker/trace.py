@@ -77,7 +77,7 @@ class TraceMetadata(BaseModel):
 
 
 class TraceIn(BaseModel):
-    """One completed LLM request as a gateway reports it (README: Trace input (v1))."""
+    """One completed LLM request as a gateway reports it (docs/ingest.md: Trace input (v1))."""
 
     model_config = ConfigDict(extra="ignore")
 

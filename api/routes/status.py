@@ -22,7 +22,7 @@ def iso(ms: str | int | None) -> str | None:
 @router.get("/v1/workspaces/{ws}/destinations/{destination_id}/status")
 def status(ws: Workspace, destination_id: str, redis: RedisDep, settings: SettingsDep,
            outbox: OutboxDep) -> dict[str, Any]:
-    """Where one destination's deliveries stand (README: Admin API, status).
+    """Where one destination's deliveries stand (docs/admin-api.md: Status).
 
     ``retrying`` counts the owed traces that failed at least once and wait for another attempt (``retry_at``
     while a transient failure's backoff runs; ``parked`` when a destination error stopped delivery until a probe

@@ -61,7 +61,7 @@ def test_every_record_lands_exactly_once_in_files_of_at_most_limit(
     for wave in range(4):
         post(ingest, [make_trace(wave * 10 + i, session_id=f"s{i}") for i in range(10)])
 
-    # Then every record is in exactly one file, no file holds more than 7, keys are the README's
+    # Then every record is in exactly one file, no file holds more than 7, keys are those docs/s3.md gives
     status = wait_exported(admin, workspace, destination["id"], 40)
     files = records_by_file(s3.objects(bucket))
     days = {day_before, utc_day()}

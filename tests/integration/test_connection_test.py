@@ -1,4 +1,5 @@
-"""The connection test: every outcome the README lists produced for real and told apart, and endpoints kept safe.
+"""The connection test: every outcome docs/s3.md and docs/webhooks.md list, produced for real and told apart, and
+endpoints kept safe.
 
 Stores: a SeaweedFS of this module's own with identities that can write only, read only, or write anywhere; and
 small loopback servers that answer as a broken store, a website, a redirect or an AWS region error would. Every

@@ -1,4 +1,4 @@
-"""Error mapping: whatever a store answers, the connection test names it with one of the README's codes."""
+"""Error mapping: whatever a store answers, the connection test names it with one of the codes docs/s3.md lists."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""S3 destinations: one JSON object per trace, or periodic batch files (README: Destinations)."""
+"""S3 destinations: one JSON object per trace, or periodic batch files (docs/destinations.md)."""
 
 from typing import Any
 

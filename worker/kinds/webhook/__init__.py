@@ -1,5 +1,5 @@
 """Webhook destinations: traces POSTed (or PUT) to an HTTP receiver as OTLP/JSON, OTLP protobuf or tracedrop's
-JSON document, signed per Standard Webhooks (README: Destinations)."""
+JSON document, signed per Standard Webhooks (docs/destinations.md)."""
 
 from worker.kinds.base import Kind
 from worker.kinds.webhook.config import WebhookConfig, WebhookDestination

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
+from pathlib import Path
 
 import click
 
@@ -67,11 +68,13 @@ def beat(ctx: click.Context) -> None:
 def read(source: str, endpoint: str | None) -> None:
     """Print an exported file (.cbor.zstd, .jsonl.gz or .parquet) or a per-trace object as JSON lines."""
     from worker.errors import DeliveryError
-    from worker.reader import json_lines, load
+    from worker.kinds.s3.client import read_url
+    from worker.reader import json_lines
 
     try:
+        data = read_url(source, endpoint=endpoint) if source.startswith("s3://") else Path(source).read_bytes()
         out = sys.stdout.buffer
-        for line in json_lines(load(source, endpoint=endpoint)):
+        for line in json_lines(data):
             out.write(line + b"\n")
         out.flush()
     except (DeliveryError, OSError, ValueError) as exc:

@@ -13,7 +13,6 @@ import gzip
 import io
 from collections.abc import Iterator
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import cbor2
@@ -23,20 +22,9 @@ from pyarrow.lib import ArrowException
 
 from worker.batch import parquet
 from worker.document import iso_ms
-from worker.kinds.s3 import client as s3
 
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 GZIP_MAGIC = b"\x1f\x8b"
-
-
-def load(source: str, *, endpoint: str | None = None) -> bytes:
-    """The bytes of a local file or of ``s3://bucket/key``."""
-    if source.startswith("s3://"):
-        bucket, _, key = source.removeprefix("s3://").partition("/")
-        if not bucket or not key:
-            raise ValueError(f"{source!r}: expected s3://bucket/key")
-        return s3.read_object(bucket, key, endpoint=endpoint)
-    return Path(source).read_bytes()
 
 
 def items(data: bytes) -> Iterator[Any]:

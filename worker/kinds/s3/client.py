@@ -105,6 +105,14 @@ def put_object(client: BaseClient, *, bucket: str, key: str, body: bytes, conten
                                "endpoint URL.", code="incompatible_endpoint", key=key)
 
 
+def read_url(source: str, *, endpoint: str | None) -> bytes:
+    """The object ``s3://bucket/key`` names, for ``tracedrop read``."""
+    bucket, _, key = source.removeprefix("s3://").partition("/")
+    if not bucket or not key:
+        raise ValueError(f"{source!r}: expected s3://bucket/key")
+    return read_object(bucket, key, endpoint=endpoint)
+
+
 def read_object(bucket: str, key: str, *, endpoint: str | None) -> bytes:
     """GET one object with the usual AWS credential chain (``AWS_ACCESS_KEY_ID`` ...); for ``tracedrop read``."""
     session = boto3.session.Session()

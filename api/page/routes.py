@@ -149,7 +149,7 @@ def form_context(configs: Mapping[str, type[DestinationConfig]], destination: di
 @router.get("/admin/workspaces/{ws}/destinations/new", response_class=HTMLResponse)
 def new_destination_page(request: Request, ws: Workspace, redis: RedisDep, found: SignedIn) -> Response:
     existing(redis, ws)
-    offered = {name: kinds.KINDS[name].config for name in sorted(kinds.KINDS)}
+    offered = {name: kinds.KINDS[name].config for name in sorted(kinds.KINDS, key=lambda n: (n != kinds.DEFAULT, n))}
     return page(request, "form.html", found, workspace=ws, **form_context(offered, None))
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import inspect
+import io
 import socket
 import ssl
 from collections.abc import Sequence
@@ -31,6 +32,7 @@ from aiohttp.client_proto import ResponseHandler
 from aiohttp.client_reqrep import ClientRequest
 from aiohttp.tracing import Trace
 from botocore.awsrequest import AWSHTTPConnection, AWSHTTPConnectionPool, AWSHTTPSConnection, AWSHTTPSConnectionPool
+from urllib3 import HTTPHeaderDict, HTTPResponse
 from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
 
 from worker.ssrf import Resolver, checked_addresses, system_resolver
@@ -55,7 +57,8 @@ def connect_address(host: str, port: int, *, allow_private: bool, resolve: Resol
 
 
 class _Checked:
-    """Mixin for urllib3 connections: resolve, check, then connect to the checked address only."""
+    """Mixin for urllib3 connections: resolve, check, then connect to the checked address only; read an answer up
+    to ANSWER_BYTES."""
 
     allow_private = False
     _dns_host: str
@@ -79,6 +82,23 @@ class _Checked:
                 self._dns_host = name
         assert failure is not None
         raise failure
+
+    def getresponse(self) -> HTTPResponse:
+        """The answer with its body cut at ANSWER_BYTES: a longer body is read that far and the connection closed
+        (botocore reads a whole answer before it parses one)."""
+        response: HTTPResponse = super().getresponse()  # type: ignore[misc]
+        if response.length_remaining is not None and response.length_remaining <= ANSWER_BYTES:
+            return response
+        data = response.read(ANSWER_BYTES, decode_content=False)
+        if response.read(1, decode_content=False):
+            self.close()  # type: ignore[attr-defined]
+        headers = HTTPHeaderDict(response.headers)
+        headers.discard("transfer-encoding")
+        headers["content-length"] = str(len(data))
+        return HTTPResponse(body=io.BytesIO(data), headers=headers, status=response.status,
+                            version=response.version, version_string=response.version_string,
+                            reason=response.reason, preload_content=False, decode_content=False,
+                            request_url=response.url)
 
 
 class _HTTP(_Checked, AWSHTTPConnection):

@@ -372,7 +372,7 @@ def test_dns_rebinding_is_refused_when_the_connection_is_opened(monkeypatch: pyt
     # Then the connection is refused on the second answer, before anything connects
     assert refused.value.code == "endpoint_forbidden"
     assert "127.0.0.1" in refused.value.message
-    assert dns.lookups == 2 and dns.escaped == []
+    assert dns.lookups == 2 and dns.attempted == []
     time.sleep(0.3)
     assert target.accepted == []
 

@@ -8,9 +8,9 @@ records, any connection that would leave the machine: the fence must refuse befo
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import ipaddress
-import socket
 import ssl
 import threading
 from collections.abc import Iterator
@@ -20,6 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import httpx
 import pytest
 from cryptography import x509
@@ -29,13 +30,14 @@ from cryptography.x509.oid import NameOID
 
 from tests import stack
 from tests.conftest import make_trace, wait_for
+from tests.rebinding import PUBLIC, OffLoopbackGuard, Rebinding
 from tests.receiver import Receiver, start_receiver, webhook
 from worker import kinds
-from worker.egress import ANSWER_BYTES, EXCERPT_BYTES
-from worker.errors import DeliveryError
+from worker.egress import ANSWER_BYTES, EXCERPT_BYTES, checked_session
+from worker.errors import DeliveryError, EndpointForbidden
+from worker.kinds.s3 import client as s3_client
 from worker.kinds.s3.config import S3Config
 from worker.kinds.webhook.config import WebhookConfig
-from worker.ssrf import unmapped
 
 SEGMENTED = "".join(chr(0x1FBF0 + d) for d in range(10))
 
@@ -83,23 +85,6 @@ def tls_receiver(certificate: Certificate) -> Iterator[Receiver]:
     receiver = start_receiver(certificate.server_context())
     yield receiver
     receiver.stop()
-
-
-class OffLoopbackGuard:
-    """Refuses, and records, every connection this process would open to an address that is not loopback."""
-
-    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.attempted: list[Any] = []
-        connect = socket.socket.connect
-
-        def guarded(sock: socket.socket, address: Any) -> Any:
-            if sock.family in (socket.AF_INET, socket.AF_INET6) and \
-                    not unmapped(ipaddress.ip_address(str(address[0]).split("%")[0])).is_loopback:
-                self.attempted.append(address)
-                raise ConnectionRefusedError(f"connection to {address[0]} refused by the test")
-            return connect(sock, address)
-
-        monkeypatch.setattr(socket.socket, "connect", guarded)
 
 
 def test_a_loopback_receiver_in_segmented_digits_is_refused_without_private_endpoints(
@@ -288,3 +273,68 @@ def test_an_s3_error_message_is_shown_only_as_a_short_excerpt(
     error = answer.json()["error"]
     assert error["code"] == "endpoint_unreachable" and "InternalError" in error["message"], error
     assert error["message"].count("M") == EXCERPT_BYTES, error["message"]
+
+
+def test_through_the_operators_proxy_the_endpoint_is_checked_and_the_proxy_trusted(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given the operator's proxy on loopback (answering every CONNECT 403), private endpoints refused, and a store
+    # name whose DNS answer is public (nothing but loopback is ever connected to here)
+    asked: list[str] = []
+
+    class Proxy(BaseHTTPRequestHandler):
+        def do_CONNECT(self) -> None:
+            asked.append(self.path)
+            self.send_response(403)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    proxy = ThreadingHTTPServer(("127.0.0.1", 0), Proxy)
+    proxy.daemon_threads = True
+    threading.Thread(target=proxy.serve_forever, daemon=True).start()
+    dns = Rebinding(monkeypatch, "store.example.com", then=PUBLIC)
+
+    async def through_proxy(url: str) -> BaseException:
+        session = checked_session(allow_private=False, limit=4)
+        try:
+            async with session.get(url, proxy=f"http://127.0.0.1:{proxy.server_address[1]}"):
+                raise AssertionError("the request went through")
+        except Exception as exc:
+            return exc
+        finally:
+            await session.close()
+
+    try:
+        # When a request goes through the proxy to the store, and another to loopback in segmented digits
+        allowed = asyncio.run(through_proxy("https://store.example.com/bucket/key"))
+        refused = asyncio.run(through_proxy(f"https://{segmented('127.0.0.1')}/bucket/key"))
+    finally:
+        proxy.shutdown()
+        proxy.server_close()
+
+    # Then the proxy (a loopback address, the operator's own) was asked for the store, the store's name was
+    # checked before, and loopback was refused by the fence before the proxy heard of it
+    assert isinstance(allowed, aiohttp.ClientHttpProxyError) and allowed.status == 403, allowed
+    assert isinstance(refused, EndpointForbidden) and "127.0.0.1" in str(refused), refused
+    assert asked == ["store.example.com:443"]
+    assert dns.lookups == 1 and dns.attempted == []
+
+
+def test_a_batch_file_put_reads_a_huge_error_body_only_up_to_the_cap(endless_store: Any) -> None:
+    # Given an S3-compatible endpoint that answers 500 with 64 MiB of body, and the boto3 client batch files use
+    store = endless_store(64 * 1024 * 1024)
+    config = S3Config(name="x", bucket_name="bucket", region="us-east-1", access_key_id="a", access_secret="s",
+                      endpoint=store.endpoint)
+    client = s3_client.build_client(config, allow_private=True)
+
+    # When a batch file is written to it
+    with pytest.raises(DeliveryError) as failed:
+        s3_client.put_object(client, bucket="bucket", key="f.jsonl", body=b"{}", content_type="application/x-ndjson")
+
+    # Then the store's failure is reported, and botocore got only the first bytes of the answer
+    assert failed.value.code == "store_unavailable" and len(failed.value.message) < 1000, failed.value.message
+    assert store.closed_early.wait(10), f"the whole body was read ({store.sent} bytes sent)"
+    assert store.sent < 32 * 1024 * 1024

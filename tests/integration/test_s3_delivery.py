@@ -96,7 +96,7 @@ def test_delivery_refuses_a_name_that_rebinds_to_loopback_when_the_connection_is
     assert verdict.delivered == [] and verdict.rejected == [] and sorted(verdict.retry) == [0, 1, 2]
     error = verdict.destination_error
     assert error is not None and error.code == "endpoint_forbidden" and "127.0.0.1" in error.message
-    assert dns.escaped == [] and nobody_connected(silent_port)
+    assert dns.attempted == [] and nobody_connected(silent_port)
 
 
 @pytest.mark.parametrize("endpoint", LOOPBACK_SPELLINGS[:6])

@@ -207,7 +207,7 @@ def test_dns_rebinding_is_refused_when_the_connection_is_opened(
     with pytest.raises(DeliveryError) as refused:
         connection_test(config, allow_private=False)
     assert refused.value.code == "endpoint_forbidden" and "127.0.0.1" in refused.value.message
-    assert dns.escaped == []
+    assert dns.attempted == []
     time.sleep(0.3)
     assert receiver.requests == []
 

@@ -216,6 +216,10 @@ CLAIMS = {
     "s3 file size": Claim("docs/s3.md", rf"once its records' stored \(compressed\) size reaches {Q}\.",
                           (export.MAX_FILE_SOURCE_BYTES,)),
     "s3 export lease": Claim("docs/s3.md", rf"free {Q} after its holder dies", (EXPORT_LEASE_MS,)),
+    # docs/destinations.md
+    "answer cap": Claim("docs/destinations.md", rf"Every answer's body is read up to {Q}, whatever its size \(the "
+                        rf"rest is never read: the connection is closed\), and a message or dead letter shows at "
+                        rf"most {Q} of it", (egress.ANSWER_BYTES, egress.EXCERPT_BYTES)),
     # docs/webhooks.md
     "webhook headers": Claim("docs/webhooks.md", r"sent with every request, at most (\d+)\.",
                              (webhook_config.MAX_HEADERS,)),

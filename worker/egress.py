@@ -91,13 +91,16 @@ class _Checked:
             return response
         data = response.read(ANSWER_BYTES, decode_content=False)
         if response.read(1, decode_content=False):
+            response.close()
             self.close()  # type: ignore[attr-defined]
         headers = HTTPHeaderDict(response.headers)
         headers.discard("transfer-encoding")
         headers["content-length"] = str(len(data))
+        # the original answer, read to its end or closed, is what tells the pool it may take the connection back
         return HTTPResponse(body=io.BytesIO(data), headers=headers, status=response.status,
                             version=response.version, version_string=response.version_string,
                             reason=response.reason, preload_content=False, decode_content=False,
+                            original_response=getattr(response, "_original_response", None),
                             request_url=response.url)
 
 

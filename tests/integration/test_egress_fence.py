@@ -338,3 +338,8 @@ def test_a_batch_file_put_reads_a_huge_error_body_only_up_to_the_cap(endless_sto
     assert failed.value.code == "store_unavailable" and len(failed.value.message) < 1000, failed.value.message
     assert store.closed_early.wait(10), f"the whole body was read ({store.sent} bytes sent)"
     assert store.sent < 32 * 1024 * 1024
+    # and the client, its connection closed, connects again for the next file
+    store.closed_early.clear()
+    with pytest.raises(DeliveryError):
+        s3_client.put_object(client, bucket="bucket", key="g.jsonl", body=b"{}", content_type="application/x-ndjson")
+    assert store.closed_early.wait(10)

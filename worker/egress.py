@@ -176,17 +176,18 @@ _OPERATORS_PROXY: ContextVar[tuple[str | None, int | None] | None] = ContextVar(
 
 
 def _aiohttp_unchanged() -> None:
-    """Fail closed unless aiohttp still turns every request's host into addresses through ``_resolve_host``."""
-    direct = aiohttp.TCPConnector._create_direct_connection
-    if "_resolve_host" not in direct.__code__.co_names or \
-            list(inspect.signature(aiohttp.TCPConnector._resolve_host).parameters) != ["self", "host", "port",
-                                                                                        "traces"]:
+    """Fail closed unless aiohttp still turns every request's host into addresses through ``_resolve_host`` and
+    opens proxied connections through ``_create_proxy_connection``."""
+    connector = aiohttp.TCPConnector
+    if "_resolve_host" not in connector._create_direct_connection.__code__.co_names or \
+            "_create_proxy_connection" not in connector._create_connection.__code__.co_names or \
+            list(inspect.signature(connector._resolve_host).parameters) != ["self", "host", "port", "traces"]:
         raise RuntimeError("aiohttp's connector has changed shape: cannot check endpoint connections")
 
 
 async def read_answer(response: aiohttp.ClientResponse) -> bytes:
-    """The answer's body, ANSWER_BYTES of it at most: the rest is never read, and the connection is closed rather
-    than reused."""
+    """The answer's body, ANSWER_BYTES of it at most: the rest is never read (a connection whose answer was not read
+    to its end is closed, not reused)."""
     data = bytearray()
     while len(data) < ANSWER_BYTES and (chunk := await response.content.read(ANSWER_BYTES - len(data))):
         data += chunk

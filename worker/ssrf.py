@@ -60,8 +60,8 @@ def client_host(host: str) -> str:
 
 
 def read_as_address(host: str) -> Address | None:
-    """The address ``host`` reads as when every digit of any script is read as its value (127.0.0.1 in
-    Arabic-Indic digits: 127.0.0.1), whether or not the HTTP client reads it so; None when it does not read as one."""
+    """The address ``host`` reads as when every digit of any script is read as its value (loopback written in
+    Arabic-Indic digits reads as 127.0.0.1), whether or not the HTTP client reads it so; None when it reads as none."""
     folded = unicodedata.normalize("NFKC", host.strip("[]")).translate(_FULL_STOPS)
     return parse_ip_literal("".join(str(d) if (d := unicodedata.digit(c, None)) is not None else c for c in folded))
 

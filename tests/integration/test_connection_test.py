@@ -15,7 +15,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ import pytest
 from tests import stack
 from tests.conftest import LOOPBACK_SPELLINGS
 from tests.rebinding import Rebinding
+from tests.served import Served
 from worker.errors import DeliveryError
 from worker.kinds.s3 import conntest
 from worker.kinds.s3.config import S3Config
@@ -57,26 +58,6 @@ def store(workdir: Path) -> Iterator[stack.SeaweedFS]:
     ]}))
     yield server
     server.stop()
-
-
-class Served:
-    """An HTTP server on a loopback port, served from a thread of its own; its handlers log nothing."""
-
-    server: ThreadingHTTPServer
-
-    def serve(self, handler: type[BaseHTTPRequestHandler]) -> None:
-        handler.log_message = lambda *_: None  # type: ignore[method-assign]
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @dataclass

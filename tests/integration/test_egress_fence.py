@@ -1,8 +1,8 @@
 """The egress fence, attacked as issue 27 found it open: a URL whose host is loopback or the metadata address
 written in Unicode segmented digits, a saved URL delivered after private endpoints were turned off, and a store
-answering an endless error body.
+answering an endless error body (to the aiohttp client and to boto3's); and the operator's proxy, still trusted.
 
-Every server here listens on loopback. The metadata case is run in-process behind a guard that refuses, and
+Every server here listens on loopback. The metadata and proxy cases run in-process behind a guard that refuses, and
 records, any connection that would leave the machine: the fence must refuse before anything connects.
 """
 
@@ -16,7 +16,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,7 @@ from tests import stack
 from tests.conftest import make_trace, wait_for
 from tests.rebinding import PUBLIC, OffLoopbackGuard, Rebinding
 from tests.receiver import Receiver, start_receiver, webhook
+from tests.served import Served
 from worker import kinds
 from worker.egress import ANSWER_BYTES, EXCERPT_BYTES, checked_session
 from worker.errors import DeliveryError, EndpointForbidden
@@ -170,9 +171,9 @@ def test_a_url_saved_while_private_endpoints_were_allowed_is_refused_at_delivery
         assert tls_receiver.connections == tested
 
 
-class EndlessErrorStore:
-    """A loopback 'S3 store' answering every request 500 with a body of ``size`` bytes, sent until the client
-    closes the connection; it counts what it managed to send."""
+class EndlessErrorStore(Served):
+    """A loopback 'S3 store' answering every request 500 with a body of ``size`` bytes (starting with ``head``),
+    sent until the client closes the connection; it counts what it managed to send."""
 
     CHUNK = b"<Error>" + b"x" * 65_529
 
@@ -204,20 +205,7 @@ class EndlessErrorStore:
 
             do_DELETE = do_HEAD = do_PUT
 
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    @property
-    def endpoint(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.serve(Handler)
 
 
 @pytest.fixture()
@@ -230,7 +218,7 @@ def endless_store() -> Iterator[Any]:
 
     yield start
     for store in started:
-        store.stop()
+        store.close()
 
 
 S3_BODY = {"name": "x", "type": "s3", "bucket_name": "bucket", "region": "us-east-1", "access_key_id": "a",
@@ -245,7 +233,7 @@ def test_a_store_answering_a_huge_error_body_is_read_only_up_to_the_cap(
 
     # When the api runs the connection test against it
     answer = admin.http.post(f"/v1/workspaces/{workspace}/destinations/test",
-                             json={**S3_BODY, "endpoint": store.endpoint})
+                             json={**S3_BODY, "endpoint": store.url})
 
     # Then the failure is reported as the store's, with a short message
     assert answer.status_code == 400, answer.text
@@ -267,7 +255,7 @@ def test_an_s3_error_message_is_shown_only_as_a_short_excerpt(
 
     # When the api runs the connection test against it
     answer = admin.http.post(f"/v1/workspaces/{workspace}/destinations/test",
-                             json={**S3_BODY, "endpoint": store.endpoint})
+                             json={**S3_BODY, "endpoint": store.url})
 
     # Then the message names the store's error, and shows at most an excerpt of its Message
     error = answer.json()["error"]
@@ -289,18 +277,14 @@ def test_through_the_operators_proxy_the_endpoint_is_checked_and_the_proxy_trust
             self.send_header("Content-Length", "0")
             self.end_headers()
 
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    proxy = ThreadingHTTPServer(("127.0.0.1", 0), Proxy)
-    proxy.daemon_threads = True
-    threading.Thread(target=proxy.serve_forever, daemon=True).start()
+    proxy = Served()
+    proxy.serve(Proxy)
     dns = Rebinding(monkeypatch, "store.example.com", then=PUBLIC)
 
     async def through_proxy(url: str) -> BaseException:
         session = checked_session(allow_private=False, limit=4)
         try:
-            async with session.get(url, proxy=f"http://127.0.0.1:{proxy.server_address[1]}"):
+            async with session.get(url, proxy=proxy.url):
                 raise AssertionError("the request went through")
         except Exception as exc:
             return exc
@@ -312,8 +296,7 @@ def test_through_the_operators_proxy_the_endpoint_is_checked_and_the_proxy_trust
         allowed = asyncio.run(through_proxy("https://store.example.com/bucket/key"))
         refused = asyncio.run(through_proxy(f"https://{segmented('127.0.0.1')}/bucket/key"))
     finally:
-        proxy.shutdown()
-        proxy.server_close()
+        proxy.close()
 
     # Then the proxy (a loopback address, the operator's own) was asked for the store, the store's name was
     # checked before, and loopback was refused by the fence before the proxy heard of it
@@ -327,7 +310,7 @@ def test_a_batch_file_put_reads_a_huge_error_body_only_up_to_the_cap(endless_sto
     # Given an S3-compatible endpoint that answers 500 with 64 MiB of body, and the boto3 client batch files use
     store = endless_store(64 * 1024 * 1024)
     config = S3Config(name="x", bucket_name="bucket", region="us-east-1", access_key_id="a", access_secret="s",
-                      endpoint=store.endpoint)
+                      endpoint=store.url)
     client = s3_client.build_client(config, allow_private=True)
 
     # When a batch file is written to it

@@ -96,31 +96,25 @@ METADATA_SPELLINGS = {
 }
 
 
-@pytest.mark.parametrize("spelling", list(LOOPBACK_SPELLINGS))
-def test_loopback_in_any_script_is_refused_without_private_endpoints(spelling: str) -> None:
-    # Given loopback, spelled to look like a host name to anything but the HTTP client
-    host = LOOPBACK_SPELLINGS[spelling]
+ATTACKS = {**{f"loopback, {name}": (host, False) for name, host in LOOPBACK_SPELLINGS.items()},
+           **{f"metadata, {name}": (host, True) for name, host in METADATA_SPELLINGS.items()}}
+"""Loopback, refused without private endpoints; metadata, refused even with them."""
+
+
+@pytest.mark.parametrize("attack", list(ATTACKS))
+def test_an_address_in_any_script_is_refused_for_what_it_is(attack: str) -> None:
+    # Given loopback or metadata, spelled to look like a host name to anything but the HTTP client
+    host, allow_private = ATTACKS[attack]
     resolve = Resolver()
 
     # When the fence checks it, at save time (a URL) and at connection time (the host)
     with pytest.raises(EndpointForbidden):
-        check_endpoint(f"https://{host}:8443/hook", allow_private=False, resolve=resolve)
+        check_endpoint(f"https://{host}:8443/hook", allow_private=allow_private, resolve=resolve)
     with pytest.raises(EndpointForbidden):
-        checked_addresses(host, 8443, allow_private=False, resolve=resolve)
+        checked_addresses(host, 8443, allow_private=allow_private, resolve=resolve)
 
     # Then it is refused for what it is, and no DNS was asked about a spelling of an address
     assert all(name in ("localhost", "s3.localhost") for name in resolve.asked), resolve.asked
-
-
-@pytest.mark.parametrize("spelling", list(METADATA_SPELLINGS))
-def test_metadata_in_any_script_is_refused_even_with_private_endpoints(spelling: str) -> None:
-    host = METADATA_SPELLINGS[spelling]
-    resolve = Resolver()
-    with pytest.raises(EndpointForbidden):
-        check_endpoint(f"https://{host}/latest/meta-data/", allow_private=True, resolve=resolve)
-    with pytest.raises(EndpointForbidden):
-        checked_addresses(host, 80, allow_private=True, resolve=resolve)
-    assert resolve.asked == []
 
 
 @pytest.mark.parametrize("host", [written("127.0.0.1", SEGMENTED), written("10.1.2.3", FULLWIDTH),
@@ -239,22 +233,15 @@ def refused_by_the_fence(host: str, *, allow_private: bool) -> None:
         assert resolve.asked == []
 
 
+@pytest.mark.parametrize("allow_private", [False, True], ids=["loopback, private or metadata, without private "
+                                                               "endpoints", "metadata or link-local, with them"])
 @settings(max_examples=400, deadline=None)
-@given(spelling(st.one_of(PRIVATE, ALWAYS_REFUSED)))
-def test_no_spelling_of_a_loopback_private_or_metadata_address_passes_without_private_endpoints(
-    case: tuple[str, str],
-) -> None:
-    host, _ = case
-    refused_by_the_fence(host, allow_private=False)
-
-
-@settings(max_examples=400, deadline=None)
-@given(spelling(ALWAYS_REFUSED))
-def test_no_spelling_of_a_metadata_or_link_local_address_passes_even_with_private_endpoints(
-    case: tuple[str, str],
-) -> None:
-    host, _ = case
-    refused_by_the_fence(host, allow_private=True)
+@given(data=st.data())
+def test_no_spelling_of_a_refused_address_passes(allow_private: bool, data: st.DataObject) -> None:
+    # Given an address the fence refuses under this setting, in a random spelling
+    host, _ = data.draw(spelling(ALWAYS_REFUSED if allow_private else st.one_of(PRIVATE, ALWAYS_REFUSED)))
+    # Then the fence refuses it, and never asks DNS about what the client reads as an address
+    refused_by_the_fence(host, allow_private=allow_private)
 
 
 @settings(max_examples=200, deadline=None)

@@ -1,7 +1,8 @@
 """A webhook receiver for the tests: a real HTTP server on loopback, in a thread of the test process.
 
 It records every request (method, path, headers, body) and answers as ``behave`` says: by default 200. A test
-swaps ``behave`` to answer 503, 401, refuse one trace, or hang (``hold``) until released.
+swaps ``behave`` to answer 503, 401, refuse one trace, or hang (``hold``) until released. It counts the
+connections it accepted, and serves https when given a TLS context.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ import base64
 import hashlib
 import hmac
 import os
+import socket
+import ssl
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -44,9 +47,28 @@ def ok(_: Request) -> Answer:
     return 200, {}, b""
 
 
+class Server(ThreadingHTTPServer):
+    """Counts the connections it accepts; wraps each in TLS when it has a context (the handshake runs in the
+    request's own thread)."""
+
+    daemon_threads = True
+
+    def __init__(self, handler: type[BaseHTTPRequestHandler], tls: ssl.SSLContext | None) -> None:
+        super().__init__(("127.0.0.1", 0), handler)
+        self.tls = tls
+        self.connections = 0
+
+    def get_request(self) -> tuple[socket.socket, Any]:
+        conn, address = super().get_request()
+        self.connections += 1
+        if self.tls is not None:
+            conn = self.tls.wrap_socket(conn, server_side=True, do_handshake_on_connect=False)
+        return conn, address
+
+
 @dataclass
 class Receiver:
-    server: ThreadingHTTPServer
+    server: Server
     behave: Behaviour = ok
     requests: list[Request] = field(default_factory=list)
     hold: threading.Event | None = None
@@ -56,7 +78,12 @@ class Receiver:
     @property
     def url(self) -> str:
         host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}/hook"
+        return f"{'https' if self.server.tls else 'http'}://{host}:{port}/hook"
+
+    @property
+    def connections(self) -> int:
+        """Connections it accepted, whatever came of them."""
+        return self.server.connections
 
     def deliveries(self) -> list[Request]:
         """The requests that were not connection tests."""
@@ -74,7 +101,7 @@ class Receiver:
         self.server.server_close()
 
 
-def start_receiver() -> Receiver:
+def start_receiver(tls: ssl.SSLContext | None = None) -> Receiver:
     receiver: Receiver
 
     class Handler(BaseHTTPRequestHandler):
@@ -108,8 +135,7 @@ def start_receiver() -> Receiver:
         def log_message(self, format: str, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
+    server = Server(Handler, tls)
     receiver = Receiver(server)
     threading.Thread(target=server.serve_forever, name="receiver", daemon=True).start()
     return receiver

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, StrictBool
 
 from worker.crypto import decrypt, encrypt
 from worker.forms import Preview
+from worker.ssrf import client_host
 
 MASK = "********"
 ASSIGNED = frozenset({"id", "workspace", "created_at"})
@@ -23,19 +24,20 @@ _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 
 
 def _valid_host(host: str) -> bool:
+    """Whether the host, as the HTTP client reads it (``ssrf.client_host``), is an IP literal or a DNS name."""
     if host.startswith("[") or ":" in host:
         return True  # an IPv6 literal: urlsplit has parsed it already
     try:
-        ascii_host = host.rstrip(".").encode("idna").decode().lower()
-    except UnicodeError:
+        name = client_host(host)
+    except OSError:
         return False
-    return len(ascii_host) <= 253 and all(_LABEL.fullmatch(label) for label in ascii_host.split("."))
+    return len(name) <= 253 and all(_LABEL.fullmatch(label) for label in name.split("."))
 
 
 def check_url(value: str, *, example: str, query: bool, userinfo: str) -> str:
-    """An endpoint URL's shape: http(s), a valid host and port, no credentials (``userinfo`` says where they go);
-    a query only where ``query``. Whether tracedrop may connect to it is decided when it connects (worker/ssrf.py).
-    Returns the URL as given."""
+    """An endpoint URL's shape: http(s), a valid host (read as the HTTP client reads it) and port, no credentials
+    (``userinfo`` says where they go); a query only where ``query``. Whether tracedrop may connect to it is decided
+    by the egress fence (worker/ssrf.py) when it is tested and at every connection. Returns the URL as given."""
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError(f"must be an http(s) URL such as {example}")

@@ -3,23 +3,36 @@
 The one egress fence of every kind. botocore (S3) sends through urllib3 connection pools: ``install`` swaps in
 connection classes that resolve the host themselves, check every address (``worker.ssrf.checked_addresses``) and
 connect to the address that was checked. The aiohttp clients (S3 delivery and connection test, webhooks) come from
-``checked_session``, which resolves through ``CheckedResolver`` and does the same. So a DNS answer that changes after
-the destination was saved (DNS rebinding) is refused when the connection is opened, and nothing reaches a second,
-unchecked answer. Redirects are never followed: botocore sends with ``Retry(False)`` and turns S3's region redirects
-off for custom endpoints; the aiohttp clients send with ``allow_redirects=False``. A driver that opens its own sockets
-(a database driver) asks ``connect_address`` for the checked address and connects there.
+``checked_session``, whose ``CheckedConnector`` does the same for every connection, IP literals included (which
+aiohttp never hands to a resolver). So a DNS answer that changes after the destination was saved (DNS rebinding) is
+refused when the connection is opened, nothing reaches a second, unchecked answer, and a saved URL that the
+current settings refuse (private endpoints turned off) is refused at its next connection. Redirects are never
+followed: botocore sends with ``Retry(False)`` and turns S3's region redirects off for custom endpoints; the aiohttp
+clients send with ``allow_redirects=False``. A driver that opens its own sockets (a database driver) asks
+``connect_address`` for the checked address and connects there. Answers are read up to ANSWER_BYTES and shown up
+to EXCERPT_BYTES.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
+import inspect
+import io
 import socket
 import ssl
+from collections.abc import Sequence
+from contextvars import ContextVar
 from typing import Any
 
 import aiohttp
-from aiohttp.abc import AbstractResolver, ResolveResult
+from aiohttp import ClientTimeout
+from aiohttp.abc import ResolveResult
+from aiohttp.client_proto import ResponseHandler
+from aiohttp.client_reqrep import ClientRequest
+from aiohttp.tracing import Trace
 from botocore.awsrequest import AWSHTTPConnection, AWSHTTPConnectionPool, AWSHTTPSConnection, AWSHTTPSConnectionPool
+from urllib3 import HTTPHeaderDict, HTTPResponse
 from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
 
 from worker.ssrf import Resolver, checked_addresses, system_resolver
@@ -28,6 +41,11 @@ CONNECT_TIMEOUT = 3
 """Seconds to open a connection to any destination, for deliveries, connection tests and probes alike."""
 READ_TIMEOUT = 6
 """Seconds to wait for each read of a destination's answer."""
+ANSWER_BYTES = 4096
+"""At most this much of any answer's body is read, from S3 stores and webhook receivers alike."""
+EXCERPT_BYTES = 512
+"""At most this much of an answer (its body, a header, a field of an S3 error) is shown in a message or a dead
+letter."""
 
 
 def connect_address(host: str, port: int, *, allow_private: bool, resolve: Resolver = system_resolver) -> str:
@@ -39,7 +57,8 @@ def connect_address(host: str, port: int, *, allow_private: bool, resolve: Resol
 
 
 class _Checked:
-    """Mixin for urllib3 connections: resolve, check, then connect to the checked address only."""
+    """Mixin for urllib3 connections: resolve, check, then connect to the checked address only; read an answer up
+    to ANSWER_BYTES."""
 
     allow_private = False
     _dns_host: str
@@ -63,6 +82,26 @@ class _Checked:
                 self._dns_host = name
         assert failure is not None
         raise failure
+
+    def getresponse(self) -> HTTPResponse:
+        """The answer with its body cut at ANSWER_BYTES: a longer body is read that far and the connection closed
+        (botocore reads a whole answer before it parses one)."""
+        response: HTTPResponse = super().getresponse()  # type: ignore[misc]
+        if response.length_remaining is not None and response.length_remaining <= ANSWER_BYTES:
+            return response
+        data = response.read(ANSWER_BYTES, decode_content=False)
+        if response.read(1, decode_content=False):
+            response.close()
+            self.close()  # type: ignore[attr-defined]
+        headers = HTTPHeaderDict(response.headers)
+        headers.discard("transfer-encoding")
+        headers["content-length"] = str(len(data))
+        # the original answer, read to its end or closed, is what tells the pool it may take the connection back
+        return HTTPResponse(body=io.BytesIO(data), headers=headers, status=response.status,
+                            version=response.version, version_string=response.version_string,
+                            reason=response.reason, preload_content=False, decode_content=False,
+                            original_response=getattr(response, "_original_response", None),
+                            request_url=response.url)
 
 
 class _HTTP(_Checked, AWSHTTPConnection):
@@ -98,33 +137,75 @@ def install(client: Any, *, allow_private: bool) -> None:
     manager.pool_classes_by_scheme = _POOLS[allow_private]
 
 
-class CheckedResolver(AbstractResolver):
-    """aiohttp's resolver: every address a name resolves to is checked (EndpointForbidden otherwise)
-    and aiohttp connects to exactly the addresses returned, with the host name for TLS. So the same rules and the
-    same pinning hold for every aiohttp session as for botocore's pools."""
+class CheckedConnector(aiohttp.TCPConnector):
+    """aiohttp's connector behind the fence. aiohttp hands only names to a resolver and connects to an IP literal
+    directly; this connector takes over the one step that turns a request's host into the addresses to connect to
+    (``_resolve_host``), for names and literals alike, so every connection it opens goes to addresses
+    ``checked_addresses`` allowed, connected to with the host name kept for TLS, and nothing else.
 
-    def __init__(self, *, allow_private: bool) -> None:
+    Through the operator's proxy (``HTTPS_PROXY``) the proxy resolves the endpoint's name: the endpoint is checked
+    all the same before each connection, and the proxy, the operator's own, is connected to as configured."""
+
+    def __init__(self, *, allow_private: bool, **options: Any) -> None:
+        super().__init__(use_dns_cache=False, **options)
         self.allow_private = allow_private
 
-    async def resolve(self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
-                      ) -> list[ResolveResult]:
+    async def _resolve_host(self, host: str, port: int,
+                            traces: Sequence[Trace] | None = None) -> list[ResolveResult]:
+        if _OPERATORS_PROXY.get() == (host, port):
+            return await super()._resolve_host(host, port, traces)
         loop = asyncio.get_running_loop()
-        addresses = await loop.run_in_executor(None, lambda: checked_addresses(host, port,
-                                                                             allow_private=self.allow_private))
+        addresses = await loop.run_in_executor(None, functools.partial(checked_addresses, host, port,
+                                                                       allow_private=self.allow_private))
         return [{"hostname": host, "host": str(address), "port": port,
                  "family": socket.AF_INET6 if address.version == 6 else socket.AF_INET, "proto": 0,
                  "flags": socket.AI_NUMERICHOST} for address in addresses]
 
-    async def close(self) -> None:
-        pass
+    async def _create_proxy_connection(self, req: ClientRequest, traces: list[Trace], timeout: ClientTimeout
+                                       ) -> tuple[asyncio.BaseTransport, ResponseHandler]:
+        assert req.url.raw_host is not None and req.port is not None and req.proxy is not None
+        await self._resolve_host(req.url.raw_host, req.port)
+        proxy = _OPERATORS_PROXY.set((req.proxy.raw_host, req.proxy.port))
+        try:
+            return await super()._create_proxy_connection(req, traces, timeout)
+        finally:
+            _OPERATORS_PROXY.reset(proxy)
+
+
+_OPERATORS_PROXY: ContextVar[tuple[str | None, int | None] | None] = ContextVar("operators_proxy", default=None)
+
+
+def _aiohttp_unchanged() -> None:
+    """Fail closed unless aiohttp still turns every request's host into addresses through ``_resolve_host`` and
+    opens proxied connections through ``_create_proxy_connection``."""
+    connector = aiohttp.TCPConnector
+    if "_resolve_host" not in connector._create_direct_connection.__code__.co_names or \
+            "_create_proxy_connection" not in connector._create_connection.__code__.co_names or \
+            list(inspect.signature(connector._resolve_host).parameters) != ["self", "host", "port", "traces"]:
+        raise RuntimeError("aiohttp's connector has changed shape: cannot check endpoint connections")
+
+
+async def read_answer(response: aiohttp.ClientResponse) -> bytes:
+    """The answer's body, ANSWER_BYTES of it at most: the rest is never read (a connection whose answer was not read
+    to its end is closed, not reused)."""
+    data = bytearray()
+    while len(data) < ANSWER_BYTES and (chunk := await response.content.read(ANSWER_BYTES - len(data))):
+        data += chunk
+    return bytes(data)
+
+
+def excerpt(data: bytes | str) -> str:
+    """At most EXCERPT_BYTES of an answer, decoded (what is not UTF-8 replaced) and trimmed, for a message."""
+    raw = data.encode() if isinstance(data, str) else data
+    return raw[:EXCERPT_BYTES].decode("utf-8", "replace").strip()
 
 
 def checked_session(*, allow_private: bool, limit: int, tls: ssl.SSLContext | bool = True,
                     skip_auto_headers: tuple[str, ...] = ()) -> aiohttp.ClientSession:
     """An aiohttp session behind the fence, with the timeouts above, at most ``limit`` connections; made on the
     event loop that will use it. It keeps no cookies and leaves bodies as they came."""
-    connector = aiohttp.TCPConnector(resolver=CheckedResolver(allow_private=allow_private), limit=limit,
-                                     use_dns_cache=False, ssl=tls)
+    _aiohttp_unchanged()
+    connector = CheckedConnector(allow_private=allow_private, limit=limit, ssl=tls)
     timeout = aiohttp.ClientTimeout(sock_connect=CONNECT_TIMEOUT, sock_read=READ_TIMEOUT)
     return aiohttp.ClientSession(connector=connector, timeout=timeout, auto_decompress=False,
                                  cookie_jar=aiohttp.DummyCookieJar(), skip_auto_headers=skip_auto_headers or None)

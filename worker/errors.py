@@ -63,6 +63,12 @@ class EndpointForbidden(DestinationError):
     code = "endpoint_forbidden"
 
 
+class EndpointUnresolvable(TransientError):
+    """The endpoint's host name does not resolve: nothing is connected to, and it is tried again later."""
+
+    code = "endpoint_unreachable"
+
+
 class TraceRejected(DeliveryError):
     """This one trace can never be written (too large, refused key): dead letter."""
 

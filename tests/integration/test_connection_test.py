@@ -15,7 +15,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,8 @@ import pytest
 
 from tests import stack
 from tests.conftest import LOOPBACK_SPELLINGS
+from tests.rebinding import Rebinding
+from tests.served import Served
 from worker.errors import DeliveryError
 from worker.kinds.s3 import conntest
 from worker.kinds.s3.config import S3Config
@@ -56,26 +58,6 @@ def store(workdir: Path) -> Iterator[stack.SeaweedFS]:
     ]}))
     yield server
     server.stop()
-
-
-class Served:
-    """An HTTP server on a loopback port, served from a thread of its own; its handlers log nothing."""
-
-    server: ThreadingHTTPServer
-
-    def serve(self, handler: type[BaseHTTPRequestHandler]) -> None:
-        handler.log_message = lambda *_: None  # type: ignore[method-assign]
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @dataclass
@@ -358,18 +340,9 @@ def test_a_wrong_region_is_reported_not_silently_retried(admin: stack.Admin, wor
 
 def test_dns_rebinding_is_refused_when_the_connection_is_opened(monkeypatch: pytest.MonkeyPatch,
                                                                 listener: Callable[..., Listener]) -> None:
-    # Given a name whose first answer is "no such name" (nothing to refuse at save) and whose next is loopback
+    # Given a name whose first answer is public (the check before connecting passes) and whose next is loopback
     target = listener(hold=True)
-    answers = iter([socket.gaierror(socket.EAI_NONAME, "not yet"), "127.0.0.1"])
-
-    def rebinding(host: str, port: Any, *args: Any, **kwargs: Any) -> Any:
-        assert host == "store.rebind.example", f"only the test's own name is looked up, not {host}"
-        answer = next(answers)
-        if isinstance(answer, Exception):
-            raise answer
-        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (answer, int(port)))]
-
-    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+    dns = Rebinding(monkeypatch, "store.rebind.example")
     config = S3Config(name="x", bucket_name="bucket", region="us-east-1", access_key_id="a",
                                access_secret="b", endpoint=f"https://store.rebind.example:{target.port}")
 
@@ -380,9 +353,9 @@ def test_dns_rebinding_is_refused_when_the_connection_is_opened(monkeypatch: pyt
     # Then the connection is refused on the second answer, before anything connects
     assert refused.value.code == "endpoint_forbidden"
     assert "127.0.0.1" in refused.value.message
+    assert dns.lookups == 2 and dns.attempted == []
     time.sleep(0.3)
     assert target.accepted == []
-
 
 
 @pytest.mark.parametrize("endpoint", LOOPBACK_SPELLINGS)

@@ -20,6 +20,7 @@ from tests import stack
 from tests.conftest import LOOPBACK_SPELLINGS, wait_for
 from tests.fault_proxy import SLOW_DOWN_SECONDS, FaultProxy
 from tests.faults import all_keys, keys_of, stored, traces
+from tests.rebinding import Rebinding
 from worker.kinds.s3.bucket import EXPECT_CONTINUE_BYTES, Bucket
 from worker.kinds.s3.config import S3Config, S3Destination
 from worker.kinds.s3.writer import S3Writer
@@ -84,17 +85,8 @@ CLAIMED = [Claimed(trace_id=i, body=stored(trace)) for i, trace in enumerate(tra
 def test_delivery_refuses_a_name_that_rebinds_to_loopback_when_the_connection_is_opened(
     monkeypatch: pytest.MonkeyPatch, silent_port: socket.socket
 ) -> None:
-    # Given a store name that does not resolve when the client is built and resolves to loopback afterwards
-    answers = iter([socket.gaierror(socket.EAI_NONAME, "not yet")])
-
-    def rebinding(host: str, port: Any, *args: Any, **kwargs: Any) -> Any:
-        assert host == "store.rebind.example", f"only the test's own name is looked up, not {host}"
-        answer = next(answers, "127.0.0.1")
-        if isinstance(answer, Exception):
-            raise answer
-        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (answer, int(port)))]
-
-    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+    # Given a store name that resolves to a public address when the client is built and to loopback afterwards
+    dns = Rebinding(monkeypatch, "store.rebind.example")
     port = silent_port.getsockname()[1]
 
     # When a worker without private endpoints delivers three traces to it
@@ -104,7 +96,7 @@ def test_delivery_refuses_a_name_that_rebinds_to_loopback_when_the_connection_is
     assert verdict.delivered == [] and verdict.rejected == [] and sorted(verdict.retry) == [0, 1, 2]
     error = verdict.destination_error
     assert error is not None and error.code == "endpoint_forbidden" and "127.0.0.1" in error.message
-    assert nobody_connected(silent_port)
+    assert dns.attempted == [] and nobody_connected(silent_port)
 
 
 @pytest.mark.parametrize("endpoint", LOOPBACK_SPELLINGS[:6])

@@ -15,6 +15,7 @@ import pytest
 
 from tests import stack
 from tests.conftest import LOOPBACK_SPELLINGS, make_trace, wait_for
+from tests.rebinding import Rebinding
 from tests.receiver import Answer, Receiver, Request, start_receiver
 
 pytestmark = pytest.mark.usefixtures("running")
@@ -199,25 +200,14 @@ def test_dns_rebinding_is_refused_when_the_connection_is_opened(
     from worker.kinds.webhook.config import WebhookConfig
     from worker.kinds.webhook.conntest import connection_test
 
-    # Given a name whose first answer is "no such name" (nothing to refuse before connecting) and whose next is
-    # loopback
-    answers: Iterator[Any] = iter([socket.gaierror(socket.EAI_NONAME, "not yet"), "127.0.0.1"])
-    original = socket.getaddrinfo
-
-    def rebinding(host: str, port: Any, *args: Any, **kwargs: Any) -> Any:
-        if host != "hook.rebind.example":
-            return original(host, port, *args, **kwargs)
-        answer = next(answers)
-        if isinstance(answer, Exception):
-            raise answer
-        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (answer, int(port)))]
-
-    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+    # Given a name whose first answer is public (the check before connecting passes) and whose next is loopback
+    dns = Rebinding(monkeypatch, "hook.rebind.example")
     port = receiver.server.server_address[1]
     config = WebhookConfig(name="x", type="webhook", url=f"https://hook.rebind.example:{port}/hook")
     with pytest.raises(DeliveryError) as refused:
         connection_test(config, allow_private=False)
     assert refused.value.code == "endpoint_forbidden" and "127.0.0.1" in refused.value.message
+    assert dns.attempted == []
     time.sleep(0.3)
     assert receiver.requests == []
 

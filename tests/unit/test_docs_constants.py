@@ -216,6 +216,10 @@ CLAIMS = {
     "s3 file size": Claim("docs/s3.md", rf"once its records' stored \(compressed\) size reaches {Q}\.",
                           (export.MAX_FILE_SOURCE_BYTES,)),
     "s3 export lease": Claim("docs/s3.md", rf"free {Q} after its holder dies", (EXPORT_LEASE_MS,)),
+    # docs/destinations.md
+    "answer cap": Claim("docs/destinations.md", rf"Every answer's body is read up to {Q}, whatever its size \(the "
+                        rf"rest is never read: the connection is closed\), and a message or dead letter shows at "
+                        rf"most {Q} of it", (egress.ANSWER_BYTES, egress.EXCERPT_BYTES)),
     # docs/webhooks.md
     "webhook headers": Claim("docs/webhooks.md", r"sent with every request, at most (\d+)\.",
                              (webhook_config.MAX_HEADERS,)),
@@ -237,8 +241,8 @@ CLAIMS = {
                               rf"redirects followed\. The answer's body is read up to {Q} and never stored beyond "
                               rf"the first {Q} of a message\.",
                               (webhook_writer.REQUESTS_PER_CLAIM, webhook_client.MAX_IN_FLIGHT,
-                               ms(egress.CONNECT_TIMEOUT), ms(egress.READ_TIMEOUT), webhook_client.ANSWER_BYTES,
-                               webhook_errors.EXCERPT_BYTES)),
+                               ms(egress.CONNECT_TIMEOUT), ms(egress.READ_TIMEOUT), egress.ANSWER_BYTES,
+                               egress.EXCERPT_BYTES)),
     "webhook transient": Claim("docs/webhooks.md", rf"\| {CODES}, 5xx, timeouts, refused or reset connections \| "
                                rf"transient: retried with backoff \({Q} doubling to {Q}\), or after `Retry-After` "
                                rf"\(seconds or a date, honoured up to {Q}\)",
@@ -247,7 +251,7 @@ CLAIMS = {
                                codes_or_quantity),
     "webhook refusals": Claim("docs/webhooks.md", rf"\| {CODES} \| the request is split and its traces sent one per "
                               rf"request; .* the first bytes \(at most {Q}\) of the answer \|",
-                              (webhook_errors.REFUSALS, webhook_errors.EXCERPT_BYTES),
+                              (webhook_errors.REFUSALS, egress.EXCERPT_BYTES),
                               codes_or_quantity),
     # docs/batch-files.md, docs/gateways.md, docs/redis-sentinel.md, docs/performance.md
     "record version": Claim("docs/batch-files.md", r"\| `ver` \| integer \| `(\d+)` \|", (record.VERSION,)),

@@ -8,7 +8,7 @@ import socket
 import pytest
 
 from worker.egress import connect_address
-from worker.errors import EndpointForbidden
+from worker.errors import EndpointForbidden, EndpointUnresolvable
 from worker.ssrf import check_address, check_endpoint, checked_addresses, parse_ip_literal, system_resolver
 
 
@@ -69,8 +69,12 @@ def test_scheme_and_credentials_rules() -> None:
         check_endpoint("https://u:p@store.example.com", allow_private=True, resolve=resolver("52.216.0.1"))
 
 
-def test_a_name_that_does_not_resolve_has_nothing_to_refuse() -> None:
-    assert check_endpoint("https://store.example.com", allow_private=False, resolve=unresolvable) == []
+def test_a_name_that_does_not_resolve_is_refused_not_passed() -> None:
+    # Given a name DNS does not answer (it might answer loopback later, or the client might read it otherwise)
+    # When the endpoint is checked, Then it is refused as unreachable: nothing unchecked gets through
+    with pytest.raises(EndpointUnresolvable, match="does not resolve") as refused:
+        check_endpoint("https://store.example.com", allow_private=False, resolve=unresolvable)
+    assert refused.value.code == "endpoint_unreachable"
 
 
 @pytest.mark.parametrize("address", ["2002:a9fe:a9fe::1", "::169.254.169.254", "64:ff9b::169.254.169.254",
@@ -106,7 +110,8 @@ def test_rfc_6761_names_are_answered_without_asking_dns(monkeypatch: pytest.Monk
             system_resolver(name, 443)
     with pytest.raises(EndpointForbidden):
         checked_addresses("s3.localhost", 443, allow_private=False)
-    assert check_endpoint("https://store.invalid", allow_private=False) == []
+    with pytest.raises(EndpointUnresolvable):
+        check_endpoint("https://store.invalid", allow_private=False)
 
 
 def test_checked_addresses_checks_every_answer_and_reports_no_answer() -> None:

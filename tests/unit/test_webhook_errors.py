@@ -7,9 +7,10 @@ import email.utils
 from hypothesis import given
 from hypothesis import strategies as st
 
+from worker.egress import EXCERPT_BYTES
 from worker.errors import DestinationError, TraceRejected, TransientError
 from worker.kinds.webhook.conntest import CODES
-from worker.kinds.webhook.errors import EXCERPT_BYTES, from_status, retry_after_ms
+from worker.kinds.webhook.errors import from_status, retry_after_ms
 from worker.retry import RETRY_AFTER_CAP_MS
 
 

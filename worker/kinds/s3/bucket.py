@@ -5,7 +5,8 @@ Per-trace delivery and the connection test both write through here, with the set
 for a custom endpoint and virtual-host style on AWS, the payload signed, TLS verified against botocore's CA bundle
 (or ``AWS_CA_BUNDLE``), ``HTTPS_PROXY`` honoured, the egress timeouts, no retries (the outbox retries), no
 redirects followed (on AWS a bucket's region answer is followed once, as boto3 did), and ``Expect: 100-continue``
-only for bodies over EXPECT_CONTINUE_BYTES. Answers and failures are mapped by errors.py.
+only for bodies over EXPECT_CONTINUE_BYTES. Answers are read up to ``egress.ANSWER_BYTES``; answers and failures are
+mapped by errors.py.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from botocore.httpsession import get_cert_path
 from yarl import URL
 
 from worker import eventloop
-from worker.egress import checked_session
+from worker.egress import checked_session, read_answer
 from worker.errors import DeliveryError, DestinationError
 from worker.kinds.s3.config import S3Config
 from worker.kinds.s3.errors import from_answer, from_transport
@@ -51,6 +52,7 @@ class Answer:
     headers: Mapping[str, str]
     """Case-insensitive names."""
     body: bytes
+    """The first ``egress.ANSWER_BYTES`` of the body at most."""
 
 
 class Bucket:
@@ -148,7 +150,7 @@ class Bucket:
                                        proxy_auth=self.proxy_auth,
                                        headers={**dict(request.headers.items()), "User-Agent": USER_AGENT}
                                        ) as response:
-                return Answer(response.status, response.headers, await response.read())
+                return Answer(response.status, response.headers, await read_answer(response))
         except Exception as exc:
             raise from_transport(exc, key=key or None) from exc
 

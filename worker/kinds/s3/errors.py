@@ -26,7 +26,7 @@ from botocore.exceptions import (
 from botocore.exceptions import ConnectionError as BotoConnectionError
 from urllib3.exceptions import NameResolutionError
 
-from worker.egress import CONNECT_TIMEOUT, READ_TIMEOUT
+from worker.egress import CONNECT_TIMEOUT, READ_TIMEOUT, excerpt
 from worker.errors import DeliveryError, DestinationError, TraceRejected, TransientError
 from worker.retry import retry_after_ms
 
@@ -69,10 +69,12 @@ def _from_response(exc: ClientError, key: str | None) -> DeliveryError:
 def from_answer(status: int, headers: Mapping[str, str], *, code: str, message: str | None,
                 region: str | None = None, key: str | None = None) -> DeliveryError:
     """What an S3 error answer means: its status, headers (lower-case names), and the XML body's Code, Message
-    and Region (Code is the status, as a string, when the body has none)."""
+    and Region (Code is the status, as a string, when the body has none). A message shows each of them only as an
+    excerpt (``egress.excerpt``)."""
+    code, message, region = excerpt(code), excerpt(message or ""), excerpt(region or "")
     detail = f"{code or status}: {message or 'no message'}"
     if code in _REGION_CODES or (status in (301, 307) and "x-amz-bucket-region" in headers):
-        region = region or headers.get("x-amz-bucket-region")
+        region = region or excerpt(headers.get("x-amz-bucket-region", ""))
         where = f"set region to {region!r}" if region else "fix region (or the endpoint)"
         return DestinationError(f"The bucket lives in another region: {where}. ({detail})", code="wrong_region",
                                 key=key)
@@ -88,7 +90,7 @@ def from_answer(status: int, headers: Mapping[str, str], *, code: str, message: 
         return error
     if 300 <= status < 400:
         return DestinationError(
-            f"The endpoint answered with a redirect (HTTP {status} to {headers.get('location', 'nowhere')}); "
+            f"The endpoint answered with a redirect (HTTP {status} to {excerpt(headers.get('location', 'nowhere'))}); "
             "tracedrop never follows redirects: use the S3 API's own URL as the endpoint.",
             code="incompatible_endpoint", key=key)
     if status in (401, 403) and (code.isdigit() or not code):

@@ -11,7 +11,7 @@ import orjson
 from worker.batch import BatchDestination, Put
 from worker.destination import Destination
 from worker.document import build_document
-from worker.errors import DestinationError, TraceRejected
+from worker.errors import DeliveryError, TraceRejected
 from worker.kinds.s3 import client as s3
 from worker.kinds.s3.bucket import Bucket
 from worker.kinds.s3.cache import ClientCache
@@ -83,8 +83,10 @@ class S3Writer:
         assert isinstance(destination, S3Destination)
         try:
             bucket = self.buckets.get(destination.id, destination, allow_private=self.allow_private)
-        except DestinationError as exc:
-            return Verdict(retry=[c.trace_id for c in claimed], destination_error=exc)
+        except DeliveryError as exc:  # refused by the fence, or a name that does not resolve now
+            verdict = Verdict()
+            verdict.add([c.trace_id for c in claimed], exc)
+            return verdict
         return deliver_batch(destination, claimed, bucket=bucket)
 
     def file_put(self, destination: BatchDestination) -> Put:

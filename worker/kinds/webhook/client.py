@@ -3,7 +3,7 @@ behind the egress fence (``egress.checked_session``: every address a name resolv
 connects to exactly those).
 
 Redirects are never followed and nothing is retried here (the outbox retries); an answer's body is read up to
-``ANSWER_BYTES``. Callers are synchronous: ``send_all`` runs a batch of requests concurrently on the loop and
+``egress.ANSWER_BYTES``. Callers are synchronous: ``send_all`` runs a batch of requests concurrently on the loop and
 returns their answers (or the error each met) in order.
 """
 
@@ -15,12 +15,10 @@ from dataclasses import dataclass
 import aiohttp
 
 from worker import eventloop
-from worker.egress import checked_session
+from worker.egress import checked_session, read_answer
 from worker.errors import DeliveryError
 from worker.kinds.webhook.errors import from_exception
 
-ANSWER_BYTES = 4096
-"""At most this much of an answer's body is read."""
 MAX_IN_FLIGHT = 64
 USER_AGENT = "tracedrop"
 
@@ -29,7 +27,7 @@ USER_AGENT = "tracedrop"
 class Answer:
     status: int
     body: bytes
-    """The first ANSWER_BYTES of the body at most."""
+    """The first ``egress.ANSWER_BYTES`` of the body at most."""
     location: str | None = None
     retry_after: str | None = None
 
@@ -60,7 +58,7 @@ class Client:
             async with session.request(request.method, request.url, data=request.body, allow_redirects=False,
                                        headers={"User-Agent": USER_AGENT, **request.headers}) as response:
                 try:
-                    data = await response.content.read(ANSWER_BYTES)
+                    data = await read_answer(response)
                 except Exception:
                     data = b""  # the status is the answer; a body that does not arrive does not change it
                 return Answer(status=response.status, body=data, location=response.headers.get("location"),

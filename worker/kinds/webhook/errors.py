@@ -11,7 +11,7 @@ import ssl
 
 import aiohttp
 
-from worker.egress import CONNECT_TIMEOUT, READ_TIMEOUT
+from worker.egress import CONNECT_TIMEOUT, READ_TIMEOUT, excerpt
 from worker.errors import DeliveryError, DestinationError, TraceRejected, TransientError
 from worker.retry import retry_after_ms
 
@@ -19,8 +19,6 @@ REFUSALS = frozenset({400, 413, 422})
 """Statuses that refuse this content: a batch is split and sent a trace at a time; a single trace so refused goes
 to dead letters."""
 TRANSIENT = frozenset({408, 425, 429})
-EXCERPT_BYTES = 512
-"""How much of an answer's body a message or dead letter shows, at most."""
 
 
 class Refused(TraceRejected):
@@ -29,8 +27,9 @@ class Refused(TraceRejected):
     code = "receiver_refused"
 
 
-def excerpt(body: bytes) -> str:
-    text = body[:EXCERPT_BYTES].decode("utf-8", "replace").strip()
+def shown_body(body: bytes) -> str:
+    """The start of an answer's body (``egress.excerpt``) as a message shows it."""
+    text = excerpt(body)
     return f": {text}" if text else " (no body)"
 
 
@@ -39,10 +38,11 @@ def from_status(status: int, body: bytes, *, location: str | None = None, retry_
     """What an answer means: None when the content was taken, else the error to record."""
     if 200 <= status < 300 or (testing and status == 400):
         return None
-    shown = f"HTTP {status}{excerpt(body)}"
+    shown = f"HTTP {status}{shown_body(body)}"
     if 300 <= status < 400:
-        return DestinationError(f"The receiver answered with a redirect ({shown}; Location: {location or 'none'}). "
-                                "tracedrop never follows redirects: use the final URL.", code="redirect_refused")
+        target = excerpt(location or "") or "none"
+        return DestinationError(f"The receiver answered with a redirect ({shown}; Location: {target}). tracedrop "
+                                "never follows redirects: use the final URL.", code="redirect_refused")
     if status in (401, 403):
         return DestinationError(f"The receiver refused the credentials ({shown}): check the headers (an "
                                 "Authorization header, an API key) and the signing secret.", code="unauthorized")

@@ -17,7 +17,7 @@ from api.errors import ApiError
 from api.formats.detect import decode
 from api.formats.model import Decoded, Item, Undecodable
 from worker import keys, store
-from worker.outbox import NotReplicated, Outbox
+from worker.outbox import NotReplicated, Outbox, WorkspaceFull
 from worker.routing import selects
 from worker.settings import Settings
 from worker.trace import TraceIn, stored_form, validate_trace
@@ -115,11 +115,14 @@ class Room:
 
 
 ROOM = Room()
+FULL_RETRY_AFTER = 5
+"""Seconds a workspace at its cap of stored bytes is told to wait (deliveries bring it under)."""
 
 
 def accept(traces: list[TraceIn], *, workspace: str, redis: Redis, outbox: Outbox, announce: Announce,
-           replicas: int = 0) -> int:
-    """Store each valid trace with the destinations it is owed to; return how many."""
+           replicas: int = 0, cap: int = 0) -> int:
+    """Store each valid trace with the destinations it is owed to; return how many. 503 ``workspace_full`` when the
+    workspace holds ``cap`` stored bytes already (0: no cap)."""
     if not traces:
         return 0
     enabled, routes = store.routes(redis, workspace=workspace)
@@ -134,7 +137,11 @@ def accept(traces: list[TraceIn], *, workspace: str, redis: Redis, outbox: Outbo
     per_trace = {r["id"] for r in routes if r.get("mode", "per_trace") == "per_trace"}
     announced = [(body, [d for d in ids if d in per_trace]) for body, ids in owed]
     try:
-        trace_ids = outbox.accept(owed, workspace=workspace, replicas=replicas)
+        trace_ids = outbox.accept(owed, workspace=workspace, replicas=replicas, cap=cap)
+    except WorkspaceFull as exc:
+        raise ApiError(503, "workspace_full", f"{exc}: nothing was stored; its destinations are still owed what it "
+                       "sent before, try again once they took it", headers={"Retry-After": str(FULL_RETRY_AFTER)}
+                       ) from None
     except NotReplicated as exc:  # stored and owed on the master: announced, so delivered if the master lives on
         announce_new(announce, exc.trace_ids, announced)
         raise ApiError(503, "not_replicated", f"{exc}: the traces may still be delivered; send them again (a "

@@ -12,6 +12,7 @@ from fastapi.staticfiles import StaticFiles
 
 from api import errors
 from api.deps import Announce
+from api.lockout import Lockout
 from api.page import routes as page
 from api.routes import destinations, health, ingest, status, workspaces
 from worker import celery_app, redis_client
@@ -31,6 +32,7 @@ def create_app(announce: Announce = celery_app.announce) -> FastAPI:
                                      max_connections=128)
         app.state.redis = redis
         app.state.outbox = Outbox(redis)
+        app.state.lockout = Lockout(redis)
         app.state.announce = announce
         yield
         redis.close()

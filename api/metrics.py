@@ -48,6 +48,11 @@ class StoreCollector:
             for workspace, value in redis.hgetall(key).items():
                 family.add_metric([workspace.decode()], float(value))
             yield family
+        stored = GaugeMetricFamily("tracedrop_workspace_stored_bytes", "Stored (compressed) bytes of the workspace's "
+                                   "traces in Redis, each counted once", labels=["workspace"])
+        for workspace, value in redis.hgetall(keys.STORED_BYTES).items():
+            stored.add_metric([workspace.decode()], float(value))
+        yield stored
         ids = sorted(i.decode() for i in redis.smembers(keys.DESTINATIONS))
         configs = redis.mget([keys.destination(i) for i in ids]) if ids else []
         workspaces = {i: str(orjson.loads(raw).get("workspace", "")) for i, raw in zip(ids, configs, strict=True)

@@ -5,6 +5,8 @@ Nothing is faked and nothing is skipped: a service that cannot start fails the r
 
 from __future__ import annotations
 
+import ipaddress
+import secrets
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -13,6 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
+import redis
 
 from tests import stack
 
@@ -81,6 +84,43 @@ def public_api(workdir: Path, redis_server: stack.RedisServer) -> Iterator[stack
     server = stack.api(workdir, env)
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def proxied_api(workdir: Path, redis_server: stack.RedisServer) -> Iterator[stack.Api]:
+    """An api behind a proxy on loopback (TRACEDROP_TRUSTED_PROXIES=127.0.0.1): it takes the client's address and
+    scheme from X-Forwarded-For and X-Forwarded-Proto."""
+    server = stack.api(workdir, stack.tracedrop_env(redis_server.url, TRACEDROP_TRUSTED_PROXIES="127.0.0.1"))
+    yield server
+    server.stop()
+
+
+def forwarded_for() -> dict[str, str]:
+    """The headers of a request a trusted proxy forwards from a client of its own (a random 10.x address)."""
+    return {"X-Forwarded-For": str(ipaddress.IPv4Address(0x0A000000 + secrets.randbelow(1 << 24)))}
+
+
+OWN_DATABASE = 6
+"""The Redis database of the apis a test starts for itself (own_api), emptied for each test."""
+
+
+@pytest.fixture()
+def own_api(workdir: Path, redis_server: stack.RedisServer) -> Iterator[Callable[..., stack.Api]]:
+    """Starts apis on a Redis database of the test's own, emptied first, so that what one test locks out reaches no
+    other: ``own_api(TRACEDROP_X="...")`` (the api's settings beyond the suite's). Each is stopped after the test."""
+    url = f"{redis_server.url.rsplit('/', 1)[0]}/{OWN_DATABASE}"
+    with redis.Redis.from_url(url) as client:
+        client.flushdb()
+    started: list[stack.Api] = []
+
+    def start(**settings: str) -> stack.Api:
+        server = stack.api(workdir, stack.tracedrop_env(url, **settings))
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
 
 
 @pytest.fixture()

@@ -26,6 +26,8 @@ from botocore.config import Config
 
 ADMIN_KEY = "tdadmin"
 WRITER_KEY = "tdwriter"
+ADMIN_TOKEN = "test-admin-token-0123456789abcdefghij"
+"""The suite's admin token (an api refuses one under 32 characters)."""
 
 
 class StackError(RuntimeError):
@@ -312,7 +314,7 @@ def tracedrop_env(redis_url: str, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TRACEDROP_", "AWS_"))}
     env.update({
         "TRACEDROP_REDIS_URL": redis_url,
-        "TRACEDROP_ADMIN_TOKEN": "test-admin-token",
+        "TRACEDROP_ADMIN_TOKEN": ADMIN_TOKEN,
         "TRACEDROP_SECRET_KEY": "test-secret-key-not-for-production",
         "TRACEDROP_ALLOW_PRIVATE_ENDPOINTS": "true",
         "PYTHONUNBUFFERED": "1",
@@ -366,7 +368,7 @@ def beat(workdir: Path, env: dict[str, str], *, name: str = "beat") -> Service:
 class Admin:
     """The admin API, as an operator's script would call it."""
 
-    def __init__(self, base_url: str, token: str = "test-admin-token") -> None:
+    def __init__(self, base_url: str, token: str = ADMIN_TOKEN) -> None:
         self.http = httpx.Client(base_url=base_url, headers={"Authorization": f"Bearer {token}"}, timeout=30)
 
     def workspace(self, name: str, *, broadcast_enabled: bool = True) -> None:

@@ -67,6 +67,9 @@ class DestinationConfig(BaseModel):
     """Fields holding a secret string: encrypted at rest, masked in answers, kept when a PATCH leaves them out."""
     CONNECTION: ClassVar[frozenset[str]] = frozenset()
     """Fields that change where or how the destination is reached: a PATCH touching one re-runs the test."""
+    LOCATION: ClassVar[frozenset[str]] = frozenset()
+    """Fields that say whom the destination's requests reach, and so who sees its secrets: a change of one is a move,
+    which carries no stored secret (``withheld``)."""
     PREVIEW: ClassVar[Preview | None] = None
     """A line the settings page keeps up to date under the kind's form, if the kind has one."""
 
@@ -96,6 +99,20 @@ class DestinationConfig(BaseModel):
     def touched(self, changes: dict[str, Any]) -> set[str]:
         """The fields a PATCH's ``changes`` sets: a secret sent as the mask is kept, so not touched."""
         return {k for k, v in changes.items() if not (k in self.SECRETS and v == MASK)}
+
+    def kept_secrets(self, changes: dict[str, Any]) -> list[str]:
+        """The stored secrets a PATCH's ``changes`` would keep (left out, or sent as the mask)."""
+        touched = self.touched(changes)
+        return [field for field in self.SECRETS if getattr(self, field) is not None and field not in touched]
+
+    def moves(self, config: DestinationConfig) -> list[str]:
+        """The LOCATION fields ``config`` (this destination with a PATCH applied) changes."""
+        return sorted(field for field in self.LOCATION if getattr(self, field) != getattr(config, field))
+
+    def withheld(self, config: DestinationConfig, changes: dict[str, Any]) -> list[str]:
+        """The stored secrets that ``changes`` would keep although they move the destination (``config`` is this
+        one with them applied): each must be sent again, or the new address would get it."""
+        return self.kept_secrets(changes) if self.moves(config) else []
 
     def merged(self, changes: dict[str, Any]) -> dict[str, Any]:
         """This config with a PATCH's ``changes`` applied, as plain data; a secret left out or sent as the mask is

@@ -15,9 +15,10 @@ Per trace ``td:t:{tid}`` the body and how many destinations still owe it; ``td:z
 compression dictionary, ``td:zd:{id}`` each dictionary, ``td:zds`` the samples the next one is trained from. Per
 workspace ``td:ws:{ws}`` (and ``td:ws:{ws}:...``) its settings, ``td:rl:{ws}`` the connection-test rate window; per
 ingest key ``td:key:{digest}``.
-Global: ``td:seq``, ``td:dests``, ``td:bdests``, ``td:wss`` (workspace names), ``td:m:*`` workspace counters,
-``td:bn:*`` batch file counters, ``td:heartbeat`` the heartbeat's lease. The settings page:
-``td:sess:{digest}`` sessions, ``td:signin:{address}`` failed sign-ins.
+Global: ``td:seq``, ``td:dests``, ``td:bdests``, ``td:wss`` (workspace names), ``td:m:*`` workspace counters
+(``td:m:stored_bytes`` the stored bytes of each workspace's traces), ``td:bn:*`` batch file counters,
+``td:heartbeat`` the heartbeat's lease. Admin authentication: ``td:sess:{digest}`` the settings page's sessions,
+``td:authfail:{client}`` a client's failed attempts.
 """
 
 from __future__ import annotations
@@ -28,6 +29,9 @@ BATCH_DESTINATIONS = "td:bdests"
 ACCEPTED = "td:m:accepted"
 DISCARDED = "td:m:discarded"
 SPANS_IGNORED = "td:m:spans_ignored"
+STORED_BYTES = "td:m:stored_bytes"
+"""Per workspace, the stored (compressed) bytes of its traces' records: added when accepted, taken off when a record
+is released (worker/lua/lib/stored.lua)."""
 WORKSPACES = "td:wss"
 DICTIONARY = "td:zd"
 DICTIONARY_SAMPLES = "td:zds"
@@ -127,9 +131,9 @@ def session(digest: str) -> str:
     return f"td:sess:{digest}"
 
 
-def sign_in_failures(address: str) -> str:
-    """Wrong admin tokens sent to the sign-in form from one address, in the current minute."""
-    return f"td:signin:{address}"
+def auth_failures(client: str) -> str:
+    """Admin authentication attempts of one client (an address, an IPv6 /64) that failed lately (api/lockout.py)."""
+    return f"td:authfail:{client}"
 
 
 def file_counter(digest: str) -> str:

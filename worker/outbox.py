@@ -13,7 +13,8 @@ the transitions of worker/state.py.
 Around that: ``td:s:{id}`` holds the destination's counters and state (worker/state.py), ``td:r:{id}`` the owed
 traces that failed at least once, ``td:l:{id}`` the lanes (drains in progress, each with a lease) that cap how many
 worker slots one destination may hold, ``td:dl:{id}`` and ``td:dr:{id}`` the dead letters and their reasons,
-``td:h:{id}`` the latency histogram.
+``td:h:{id}`` the latency histogram; ``td:m:stored_bytes`` each workspace's stored bytes (the records' bodies, each
+counted once), which ``TRACEDROP_MAX_WORKSPACE_BYTES`` caps.
 
 Every script but ``accept`` may run when Redis is at ``maxmemory``: delivering is what frees memory, so only new
 traces are refused (503) when Redis is full.
@@ -95,6 +96,14 @@ class NotReplicated(Exception):
         self.trace_ids, self.acknowledged, self.required = trace_ids, acknowledged, required
 
 
+class WorkspaceFull(Exception):
+    """The workspace holds its cap of stored bytes (TRACEDROP_MAX_WORKSPACE_BYTES): nothing was stored."""
+
+    def __init__(self, workspace: str, cap: int) -> None:
+        super().__init__(f"workspace {workspace!r} holds its cap of {cap} stored bytes")
+        self.workspace, self.cap = workspace, cap
+
+
 class Outbox:
     """What each destination is owed, and every change to it."""
 
@@ -104,10 +113,13 @@ class Outbox:
         self.scripts = Scripts(redis, "accept", "claim", "renew", "release", "delivered", "retry", "park", "resume",
                                "probe_failed", "dead", "replay", "forget", "stale", "status", "bodies")
 
-    def accept(self, owed: list[tuple[bytes, list[str]]], *, workspace: str = "", replicas: int = 0) -> list[int]:
+    def accept(self, owed: list[tuple[bytes, list[str]]], *, workspace: str = "", replicas: int = 0,
+               cap: int = 0) -> list[int]:
         """Store traces with the destinations each is owed to, and count them, atomically; return their ids.
 
-        Refused as a whole (a RedisError) when Redis is unreachable or full. With ``replicas``, Redis ``WAIT``s on
+        Refused as a whole (a RedisError) when Redis is unreachable or full, and (WorkspaceFull) when the workspace's
+        stored bytes already reach ``cap`` (0: no cap); a trace's bytes count once, however many destinations owe it,
+        until its record is released. With ``replicas``, Redis ``WAIT``s on
         the same connection until that many replicas hold the traces, for at most REPLICA_WAIT_MS; when fewer did,
         NotReplicated says so (the traces are stored on the master all the same, and owed).
         """
@@ -118,8 +130,10 @@ class Outbox:
             traces += [positions.setdefault(d, len(positions) + 1) for d in destinations]
         accept = self.scripts.accept
         call: dict[str, Any] = {"sequence": keys.SEQUENCE, "destinations": keys.DESTINATIONS, "accepted": keys.ACCEPTED,
+                "stored": keys.STORED_BYTES,
                 "owed_and_stats": [key for d in positions for key in (keys.owed(d), keys.stats(d))],
-                "workspace": workspace, "count": len(owed), "destination_ids": " ".join(positions), "traces": traces}
+                "workspace": workspace, "cap": cap, "count": len(owed), "destination_ids": " ".join(positions),
+                "traces": traces}
         if not replicas:
             first = int(accept(**call))
         else:
@@ -127,6 +141,8 @@ class Outbox:
                 accept(client=pipe, **call)
                 pipe.execute_command("WAIT", replicas, REPLICA_WAIT_MS)
                 first, acknowledged = pipe.execute()
+        if int(first) < 0:
+            raise WorkspaceFull(workspace, cap)
         self.codec.sample([body for body, destinations in owed if destinations])
         trace_ids = [int(first) + i for i in range(len(owed))]
         if replicas and int(acknowledged) < replicas:
@@ -158,7 +174,8 @@ class Outbox:
     def delivered(self, destination_id: str, trace_ids: list[int], *, slow: bool = False) -> int:
         return int(self.scripts.delivered(owed=keys.owed(destination_id), retrying=keys.retrying(destination_id),
                                           histogram=keys.histogram(destination_id), stats=keys.stats(destination_id),
-                                          slow="1" if slow else "0", bounds=BOUNDS, ids=trace_ids))
+                                          stored=keys.STORED_BYTES, slow="1" if slow else "0", bounds=BOUNDS,
+                                          ids=trace_ids))
 
     def retry(self, destination_id: str, trace_ids: list[int], *, delay_ms: int, error: dict[str, Any]) -> None:
         """The traces are due again after ``delay_ms``, and the destination takes no claim before then."""
@@ -191,7 +208,7 @@ class Outbox:
     def forget(self, destination_id: str) -> None:
         families = keys.families(destination_id, keys.OUTBOX_FAMILIES)
         named: dict[str, Any] = dict(zip(keys.OUTBOX_FAMILIES, families, strict=True))
-        self.scripts.forget(**named)
+        self.scripts.forget(**named, stored=keys.STORED_BYTES)
 
     def stale(self, destination_ids: list[str], *, grace_ms: int) -> tuple[list[str], list[str]]:
         """Destinations owed something due for over ``grace_ms``, and parked ones due a probe."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import sys
 from functools import lru_cache
 
@@ -9,6 +10,10 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from worker import redis_client
+
+MIN_ADMIN_TOKEN = 32
+"""Characters an admin token needs at least: shorter ones stop the process at start."""
+MAKE_A_TOKEN = 'python -c "import secrets; print(secrets.token_urlsafe(32))"'
 
 
 class Settings(BaseSettings):
@@ -18,8 +23,8 @@ class Settings(BaseSettings):
     """Celery broker, configuration store and durable outbox: a Redis URL or a ``redis+sentinel://`` set."""
     redis_min_replicas: int = Field(default=0, ge=0)
     """Replicas that must hold an accepted trace before ingest answers 202 (Redis ``WAIT``)."""
-    admin_token: SecretStr = Field(min_length=1)
-    """Bearer token of the admin API."""
+    admin_token: SecretStr
+    """Bearer token of the admin API and the settings page's sign-in, at least MIN_ADMIN_TOKEN characters."""
     secret_key: SecretStr = Field(min_length=1)
     """Key that encrypts destination secrets at rest."""
     allow_private_endpoints: bool = False
@@ -27,12 +32,44 @@ class Settings(BaseSettings):
     max_trace_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
     max_traces_per_request: int = Field(default=1000, gt=0)
     max_request_bytes: int = Field(default=32 * 1024 * 1024, gt=0)
+    max_workspace_bytes: int = Field(default=0, ge=0)
+    """Stored (compressed) trace bytes one workspace may hold in Redis before ingest answers 503; 0: no cap."""
+    trusted_proxies: str = ""
+    """Comma-separated addresses or networks whose ``X-Forwarded-For``/``-Proto`` are believed; none by default."""
+    metrics_token: SecretStr | None = None
+    """When set, ``/metrics`` answers only ``Authorization: Bearer <it>``."""
 
     @field_validator("redis_url")
     @classmethod
     def _names_redis(cls, url: str) -> str:
         redis_client.parse(url)
         return url
+
+    @field_validator("admin_token")
+    @classmethod
+    def _long_enough(cls, token: SecretStr) -> SecretStr:
+        if len(token.get_secret_value()) < MIN_ADMIN_TOKEN:
+            raise ValueError(f"must be at least {MIN_ADMIN_TOKEN} characters; make one with: {MAKE_A_TOKEN}")
+        return token
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _addresses(cls, value: str) -> str:
+        for entry in _entries(value):
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(f"{entry!r} is not an IP address or network such as 10.0.0.5 or 10.0.0.0/24"
+                                 ) from None
+        return value
+
+    def proxies(self) -> list[str]:
+        """The trusted proxies, as uvicorn's ``forwarded_allow_ips`` takes them."""
+        return _entries(self.trusted_proxies)
+
+
+def _entries(value: str) -> list[str]:
+    return [entry.strip() for entry in value.split(",") if entry.strip()]
 
 
 @lru_cache(maxsize=1)
@@ -47,6 +84,6 @@ def load_settings_or_exit() -> Settings:
     except ValidationError as exc:
         error = exc.errors()[0]
         name = "TRACEDROP_" + str(error["loc"][0]).upper()
-        reason = "is required" if error["type"] == "missing" else error["msg"]
+        reason = "is required" if error["type"] == "missing" else str(error["msg"]).removeprefix("Value error, ")
         print(f"tracedrop: {name} {reason}", file=sys.stderr)
         raise SystemExit(2) from None

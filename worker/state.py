@@ -3,7 +3,8 @@
 The transitions are written once, in Lua (``worker/lua/lib/state.lua``), and run inside the outbox scripts of
 per-trace delivery and batch files alike, atomically with what they record:
 
-- **accepted**: traces were owed to the destination.
+- **accepted**: traces were owed to the destination; ``workspace`` names whose (the scripts that release records
+  take their bytes off that workspace's count, ``keys.STORED_BYTES``).
 - **written**: traces (in files, for batch) were written: healthy again, the failure count and the last error cleared.
 - **slow**: a write has been in flight for long: one lane only until a write is fast again.
 - **held**: a transient failure: nothing is attempted before ``hold_until``; ``failures`` counts them in a row.

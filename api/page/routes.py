@@ -17,8 +17,9 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from api.deps import RedisDep, SettingsDep, Workspace
+from api.deps import LockoutDep, RedisDep, SettingsDep, Workspace
 from api.errors import ApiError
+from api.lockout import Locked, client_of, same_token
 from api.page import session
 from api.page.session import Session
 from api.routes.destinations import owned
@@ -36,12 +37,14 @@ HEAD = ("name", "type")
 
 
 def secure(request: Request) -> bool:
-    """Whether the browser reached us over https (directly, or through a proxy that says so)."""
-    return request.url.scheme == "https" or request.headers.get("x-forwarded-proto", "") == "https"
+    """Whether the browser reached us over https (directly, or through a trusted proxy that says so: uvicorn sets the
+    scheme from ``X-Forwarded-Proto`` only for TRACEDROP_TRUSTED_PROXIES)."""
+    return request.url.scheme == "https"
 
 
-def current(request: Request, redis: RedisDep) -> Session | None:
-    return session.find(redis, request.cookies.get(session.COOKIE))
+def current(request: Request, redis: RedisDep, settings: SettingsDep) -> Session | None:
+    return session.find(redis, request.cookies.get(session.COOKIE),
+                        admin_token=settings.admin_token.get_secret_value())
 
 
 def page(request: Request, name: str, found: Session | None, status_code: int = 200, **context: Any) -> Response:
@@ -69,20 +72,23 @@ def sign_in_form(request: Request) -> Response:
 
 
 @router.post(SIGN_IN, response_class=HTMLResponse)
-async def sign_in(request: Request, redis: RedisDep, settings: SettingsDep) -> Response:
-    address = request.client.host if request.client else "unknown"
-    wait = session.blocked_for(redis, address)
-    if wait:
-        response = sign_in_page(request, error=f"Too many wrong tokens: try again in {wait} s.", status_code=429)
-        response.headers["Retry-After"] = str(wait)
-        return response
+async def sign_in(request: Request, redis: RedisDep, settings: SettingsDep, lockout: LockoutDep) -> Response:
     fields = await form(request)
-    if not session.same_token(fields.get("csrf"), request.cookies.get(session.SIGN_IN_COOKIE, "")):
+    fresh = same_token(fields.get("csrf"), request.cookies.get(session.SIGN_IN_COOKIE, ""))
+    admin_token = settings.admin_token.get_secret_value()
+    right = fresh and same_token(fields.get("token"), admin_token)
+    try:
+        lockout.attempt(client_of(request), "right" if right else "wrong" if fresh else "none")
+    except Locked as exc:
+        response = sign_in_page(request, error=f"Too many wrong tokens: try again in {exc.seconds} s.",
+                                status_code=429)
+        response.headers["Retry-After"] = str(exc.seconds)
+        return response
+    if not fresh:
         return sign_in_page(request, error="The form expired: sign in again.", status_code=403)
-    if not session.same_token(fields.get("token"), settings.admin_token.get_secret_value()):
-        session.failed(redis, address)
+    if not right:
         return sign_in_page(request, error="That is not the admin token.", status_code=401)
-    token, _ = session.open_session(redis)
+    token, _ = session.open_session(redis, admin_token=admin_token)
     response = RedirectResponse("/admin", status_code=303)
     response.set_cookie(session.COOKIE, token, httponly=True, samesite="strict", secure=secure(request),
                         max_age=session.TTL_SECONDS, path="/")
@@ -91,9 +97,9 @@ async def sign_in(request: Request, redis: RedisDep, settings: SettingsDep) -> R
 
 
 @router.post("/admin/sign-out")
-async def sign_out(request: Request, redis: RedisDep) -> Response:
-    found = current(request, redis)
-    if found is not None and not session.same_token((await form(request)).get("csrf"), found.csrf):
+async def sign_out(request: Request, redis: RedisDep, settings: SettingsDep) -> Response:
+    found = current(request, redis, settings)
+    if found is not None and not same_token((await form(request)).get("csrf"), found.csrf):
         return Response("CSRF token missing or wrong", status_code=403)
     session.close(redis, request.cookies.get(session.COOKIE))
     response = RedirectResponse(SIGN_IN, status_code=303)
@@ -101,9 +107,9 @@ async def sign_out(request: Request, redis: RedisDep) -> Response:
     return response
 
 
-def signed_in(request: Request, redis: RedisDep) -> Session:
+def signed_in(request: Request, redis: RedisDep, settings: SettingsDep) -> Session:
     """The page's session; without one the browser is sent to sign in."""
-    found = current(request, redis)
+    found = current(request, redis, settings)
     if found is None:
         raise ApiError(303, "sign_in_required", "sign in first", headers={"Location": SIGN_IN})
     return found

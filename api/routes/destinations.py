@@ -158,7 +158,8 @@ def get_destination(ws: Workspace, destination_id: str, redis: RedisDep, setting
 
 
 def patched(current: Destination, body: dict[str, Any]) -> DestinationConfig:
-    """A saved destination with a PATCH body applied (secrets left out or masked are kept), validated."""
+    """A saved destination with a PATCH body applied (secrets left out or masked are kept), validated; a body that
+    moves it elsewhere (its kind's LOCATION) must send every stored secret again: 422 naming those it kept."""
     for field in sorted(ASSIGNED):
         if field in body:
             raise refused(field, "cannot be changed")
@@ -169,7 +170,14 @@ def patched(current: Destination, body: dict[str, Any]) -> DestinationConfig:
     except ValueError as exc:
         field, _, reason = str(exc).partition(": ")
         raise refused(field, reason) from None
-    return validated(merged)
+    config = validated(merged)
+    withheld = current.withheld(config, body)
+    if withheld:
+        moved = " and ".join(current.moves(config))
+        reason = f"{moved} changes: send it again, as a stored secret is never sent to a new address"
+        raise ApiError(422, "secrets_required", "; ".join(f"{field}: {reason}" for field in withheld),
+                       problems=[{"field": field, "reason": reason} for field in withheld])
+    return config
 
 
 @router.post("/v1/workspaces/{ws}/destinations/{destination_id}/test", responses={400: {}, 429: {}},

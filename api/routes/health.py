@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from prometheus_client.registry import CollectorRegistry
 
-from api.deps import OutboxDep, RedisDep
+from api.deps import LockoutDep, OutboxDep, RedisDep, SettingsDep, verified_bearer
 from api.errors import ApiError
 from api.metrics import StoreCollector
 
@@ -28,7 +28,11 @@ def readyz(redis: RedisDep) -> dict[str, str]:
 
 
 @router.get("/metrics")
-def metrics(outbox: OutboxDep) -> Response:
+def metrics(request: Request, outbox: OutboxDep, settings: SettingsDep, lockout: LockoutDep) -> Response:
+    """Without TRACEDROP_METRICS_TOKEN open to whoever reaches the api (it names every workspace); with it, only to
+    ``Authorization: Bearer <it>`` (a wrong one counts like a wrong admin token)."""
+    if settings.metrics_token is not None:
+        verified_bearer(request, lockout, settings.metrics_token.get_secret_value(), what="metrics token")
     registry = CollectorRegistry()
     registry.register(StoreCollector(outbox))
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

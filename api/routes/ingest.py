@@ -60,7 +60,7 @@ async def ingest(
         decoded = decode_body(raw, content_type)
         checked = check(decoded, len(raw), settings)
         accepted = accept(checked.traces, workspace=workspace, redis=redis, outbox=outbox, announce=announce,
-                          replicas=settings.redis_min_replicas)
+                          replicas=settings.redis_min_replicas, cap=settings.max_workspace_bytes)
         if decoded.ignored:
             count_ignored(redis, workspace, decoded.ignored)
         return decoded, checked, accepted

@@ -27,7 +27,7 @@ from worker.kinds.s3.config import S3Destination
 from worker.settings import get_settings
 from worker.ssrf import unmapped
 
-ADMIN = {"Authorization": "Bearer test-admin-token"}
+ADMIN = {"Authorization": f"Bearer {stack.ADMIN_TOKEN}"}
 WORKSPACE = "fuzz"
 EXAMPLES_PER_OPERATION = 40
 
@@ -95,6 +95,7 @@ def fence(redis_server: stack.RedisServer) -> Iterator[Fence]:
 
 @pytest.fixture(scope="module")
 def client(fence: Fence, redis_server: stack.RedisServer) -> Iterator[InProcess]:
+    from api.lockout import Lockout
     from api.main import create_app
     from worker import celery_app
     from worker.celery_app import configure
@@ -104,6 +105,7 @@ def client(fence: Fence, redis_server: stack.RedisServer) -> Iterator[InProcess]
     configure()
     redis = Redis.from_url(redis_server.url)
     app.state.redis, app.state.outbox, app.state.announce = redis, Outbox(redis), celery_app.announce
+    app.state.lockout = Lockout(redis)
     in_process = InProcess(app)
     yield in_process
     in_process.close()

@@ -186,8 +186,8 @@ def test_the_deployment_trains_its_dictionary_and_delivers_bodies_stored_with_it
     # and a body stored without a dictionary (as before one existed) is delivered too
     older = stored_form(TraceIn.model_validate(chat_trace(sent, rng)))
     Outbox(redis).scripts.accept(
-        sequence=keys.SEQUENCE, destinations=keys.DESTINATIONS, accepted=keys.ACCEPTED,
-        owed_and_stats=[keys.owed(per_trace), keys.stats(per_trace)], workspace=workspace, count=1,
+        sequence=keys.SEQUENCE, destinations=keys.DESTINATIONS, accepted=keys.ACCEPTED, stored=keys.STORED_BYTES,
+        owed_and_stats=[keys.owed(per_trace), keys.stats(per_trace)], workspace=workspace, cap=0, count=1,
         destination_ids=per_trace, traces=[pack(orjson.dumps(older)), 1, 1])
     found = all_keys(s3, bucket, {key_of(i) for i in range(first, sent + 1)}, timeout=60)
     objects = s3.objects(bucket)

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from api import lockout
+from api.deps import WORKSPACE_PATTERN
 from api.formats import answers
 from api.page import session
 from api.routes import destinations
@@ -41,7 +43,7 @@ from worker.kinds.webhook import config as webhook_config
 from worker.kinds.webhook import errors as webhook_errors
 from worker.kinds.webhook import signing
 from worker.kinds.webhook import writer as webhook_writer
-from worker.settings import Settings
+from worker.settings import MIN_ADMIN_TOKEN, Settings
 from worker.trace import MAX_BODY_DEPTH, MAX_EPOCH_MS, TraceIn
 
 ROOT = Path(__file__).parents[2]
@@ -157,9 +159,14 @@ CLAIMS = {
     "settings": Claim("docs/configuration.md", r"\| `TRACEDROP_REDIS_MIN_REPLICAS` \| `(\d+)` \| .*? "
                       r"\| `TRACEDROP_MAX_TRACE_BYTES` \| `(\d+)` \| .*? "
                       r"\| `TRACEDROP_MAX_TRACES_PER_REQUEST` \| `(\d+)` \| .*? "
-                      r"\| `TRACEDROP_MAX_REQUEST_BYTES` \| `(\d+)` \|",
+                      r"\| `TRACEDROP_MAX_REQUEST_BYTES` \| `(\d+)` \| .*? "
+                      r"\| `TRACEDROP_MAX_WORKSPACE_BYTES` \| `(\d+)` \|",
                       tuple(Settings.model_fields[name].default for name in (
-                          "redis_min_replicas", "max_trace_bytes", "max_traces_per_request", "max_request_bytes"))),
+                          "redis_min_replicas", "max_trace_bytes", "max_traces_per_request", "max_request_bytes",
+                          "max_workspace_bytes"))),
+    "admin token": Claim("docs/configuration.md", r"at least (\d+) characters: a shorter one stops the process at "
+                         r"start", (MIN_ADMIN_TOKEN,)),
+    "admin token readme": Claim("README.md", r"the settings page, at least (\d+) characters", (MIN_ADMIN_TOKEN,)),
     "replica wait": Claim("docs/configuration.md", rf"\(Redis `WAIT`, at most {Q}\)", (outbox.REPLICA_WAIT_MS,)),
     "api options": Claim("docs/configuration.md", r"`tracedrop api \[--host ([\d.]+)\] \[--port (\d+)\] "
                          r"\[--workers (\d+)\]`",
@@ -180,9 +187,14 @@ CLAIMS = {
     "backlog bytes": Claim("docs/admin-api.md", r"summed over the first (\d+) and scaled to the backlog beyond",
                            (outbox.BYTES_SAMPLE,)),
     "session": Claim("docs/settings-page.md", rf"whose session lives in Redis for {Q},", (ms(session.TTL_SECONDS),)),
-    "sign-in": Claim("docs/settings-page.md", rf"After (\d+) wrong tokens from one address within {Q}, sign-in "
-                     rf"answers `429` to that address for the next {Q}\.",
-                     (session.MAX_FAILURES, ms(session.WINDOW_SECONDS), ms(session.WINDOW_SECONDS))),
+    "sign-in": Claim("docs/settings-page.md", rf"after (\d+) from one client, sign-in answers `429` to it until {Q} "
+                     r"pass without an attempt", (lockout.MAX_FAILURES, ms(lockout.WINDOW_SECONDS))),
+    "failed authentication": Claim("docs/admin-api.md", rf"After (\d+) failures a client is answered `429` "
+                                   rf"`too_many_failures` with `Retry-After`, whatever it sends, the right token "
+                                   rf"included, until {Q} pass without an attempt",
+                                   (lockout.MAX_FAILURES, ms(lockout.WINDOW_SECONDS))),
+    "workspace names": Claim("docs/admin-api.md", r"`\{ws\}` is 1 to (\d+) of `a-z`, `0-9`, `_` and `-`",
+                             (int(re.findall(r"\{0,(\d+)\}", WORKSPACE_PATTERN)[0]) + 1,)),
     # docs/s3.md
     "s3 fields": Claim("docs/s3.md", r"`limit` over (\d+), `every` under (\d+),",
                        (schema(S3Config, "limit")["maximum"], schema(S3Config, "every")["minimum"])),

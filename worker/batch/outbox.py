@@ -140,7 +140,8 @@ class BatchOutbox:
         """The file at ``key`` is written: its records leave the outbox. -1: that manifest is no longer pending."""
         return int(self.scripts.ack(manifest=keys.manifest(destination_id), owed=keys.owed(destination_id),
                                     retrying=keys.retrying(destination_id), histogram=keys.histogram(destination_id),
-                                    stats=keys.stats(destination_id), key=key, bounds=BOUNDS))
+                                    stats=keys.stats(destination_id), stored=keys.STORED_BYTES, key=key,
+                                    bounds=BOUNDS))
 
     def failed(self, destination_id: str, *, records: int, error: dict[str, Any], retry_ms: int = 0,
                park: bool = False, probe_ms: int = 0) -> None:

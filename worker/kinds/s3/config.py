@@ -27,6 +27,9 @@ class S3Config(DestinationConfig):
     SECRETS: ClassVar[tuple[str, ...]] = ("access_secret", "session_token")
     CONNECTION: ClassVar[frozenset[str]] = frozenset(
         {"bucket_name", "region", "endpoint", "access_key_id", "access_secret", "session_token", "prefix"})
+    LOCATION: ClassVar[frozenset[str]] = frozenset({"endpoint"})
+    """The endpoint only: another bucket or region of the same endpoint is the same store's operator, who sees the
+    signed requests already (AWS when there is no endpoint); the secret itself never leaves, the session token does."""
     PREVIEW: ClassVar[Preview | None] = Preview(
         element="key-preview", path="preview-key", inputs=("prefix", "path_template", "mode", "format"),
         says="A trace sent at 2024-01-15 10:00 UTC with key name 'prod backend' is written to ", shows="key",

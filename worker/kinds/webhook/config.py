@@ -28,6 +28,8 @@ class WebhookConfig(DestinationConfig):
     TITLE: ClassVar[str] = "Webhook"
     SECRETS: ClassVar[tuple[str, ...]] = ("signing_secret",)
     CONNECTION: ClassVar[frozenset[str]] = frozenset({"url", "method", "headers", "signing_secret", "format"})
+    LOCATION: ClassVar[frozenset[str]] = frozenset({"url"})
+    """Any change of the URL, its path too: one host may serve many receivers (each its own path)."""
 
     type: Literal["webhook"]
     url: str = Field(max_length=2048, title="URL",
@@ -88,6 +90,15 @@ class WebhookConfig(DestinationConfig):
                 all(value == MASK for value in headers.values()):
             touched.discard("headers")
         return touched
+
+    def kept_secrets(self, changes: dict[str, Any]) -> list[str]:
+        """The signing secret as any kind's secret, and ``headers`` when a stored header value is kept (``headers``
+        left out, or a value sent as the mask)."""
+        kept = super().kept_secrets(changes)
+        headers = changes.get("headers")
+        if self.headers and (not isinstance(headers, dict) or MASK in headers.values()):
+            kept.append("headers")
+        return sorted(kept)
 
     def merged(self, changes: dict[str, Any]) -> dict[str, Any]:
         """A header sent with the mask as its value keeps the value saved for it; one left out is removed; leaving

@@ -1,7 +1,8 @@
 -- A destination's state, td:s:{id}: every write of it is one of these transitions, for per-trace delivery and
 -- batch files alike. worker/state.py names the fields and what each means, and is the one reader.
-local function state_accepted(stats, traces)
+local function state_accepted(stats, traces, workspace)  -- workspace: '' for none
   redis.call('HINCRBY', stats, 'accepted', traces)
+  if workspace ~= '' then redis.call('HSET', stats, 'workspace', workspace) end
 end
 local function state_written(stats, traces, files, slow)  -- traces (in files) written: healthy again
   redis.call('HINCRBY', stats, 'delivered', traces)

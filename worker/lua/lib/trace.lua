@@ -27,11 +27,16 @@ local function trace_bytes(tkey)  -- the stored body's size
   return 0
 end
 local function trace_released(tkey)  -- one destination fewer owes it; the record goes with the last
+  -- returns the stored body's bytes when the record goes, else 0 (a hash record was never counted: 0 too)
   local kind = redis.call('TYPE', tkey).ok
   if kind == 'string' then
     local owed = struct.unpack('>I4', redis.call('GETRANGE', tkey, 0, 3)) - 1
-    if owed <= 0 then redis.call('DEL', tkey) else redis.call('SETRANGE', tkey, 0, struct.pack('>I4', owed)) end
+    if owed > 0 then redis.call('SETRANGE', tkey, 0, struct.pack('>I4', owed)) return 0 end
+    local bytes = redis.call('STRLEN', tkey) - HEADER
+    redis.call('DEL', tkey)
+    return bytes
   elseif kind == 'hash' and redis.call('HINCRBY', tkey, 'n', -1) <= 0 then
     redis.call('DEL', tkey)
   end
+  return 0
 end

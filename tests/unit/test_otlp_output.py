@@ -12,7 +12,9 @@ import pytest
 from api.formats.detect import decode
 from worker.document import build_document
 from worker.kinds.s3.writer import object_key
-from worker.kinds.webhook.otlp import attributes, export_json, export_request, ids
+from worker.otlp.common import ids
+from worker.otlp.envelope import export_json, export_request
+from worker.otlp.genai import attributes
 from worker.paths import TRACE_VARIABLES, parse_template
 from worker.trace import stored_form, validate_trace
 

@@ -9,7 +9,10 @@ from pydantic import Field, SecretStr, StrictInt, field_validator
 
 from worker.crypto import decrypt, encrypt
 from worker.destination import MASK, DestinationConfig, Saved, check_url
+from worker.forms import ShownWhen
+from worker.kinds.webhook import body
 from worker.kinds.webhook.signing import SecretError, secret_bytes
+from worker.kinds.webhook.target import Target
 
 _TOKEN = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 """An HTTP header name (RFC 9110 token)."""
@@ -20,6 +23,7 @@ RESERVED_HEADERS = frozenset(
 """Headers tracedrop sets itself (or that would break the request): refused in ``headers``."""
 MAX_HEADERS = 50
 Format = Literal["otlp_json", "otlp_proto", "json"]
+Conventions = Literal["genai", "langfuse"]
 
 
 class WebhookConfig(DestinationConfig):
@@ -36,6 +40,10 @@ class WebhookConfig(DestinationConfig):
                      description="The receiver's URL (https; http only with private endpoints).")
     method: Literal["POST", "PUT"] = Field(default="POST", title="Method")
     format: Format = Field(default="otlp_json", title="Body Format")
+    conventions: Annotated[Conventions, ShownWhen("format", ("otlp_json", "otlp_proto"))] = Field(
+        default="genai", title="Conventions",
+        description="The attributes OTLP spans carry: genai (OpenTelemetry GenAI semantic conventions) or langfuse "
+                    "(a Langfuse generation, for a self-hosted Langfuse).")
     batch_size: Annotated[StrictInt, Field(ge=1, le=1000, title="Batch Size", description="Traces per request.")] = 1
     headers: dict[str, SecretStr] = Field(default_factory=dict, max_length=MAX_HEADERS, title="Headers",
                                           description="Sent with every request; the values are secrets.")
@@ -77,6 +85,9 @@ class WebhookConfig(DestinationConfig):
         except SecretError as exc:
             raise ValueError(str(exc)) from None
         return value
+
+    def target(self) -> Target:
+        return body.target(self)
 
     def public(self) -> dict[str, Any]:
         data = super().public()

@@ -5,14 +5,13 @@ empty payload). The API runs it before saving; the probe of a parked webhook run
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from worker.errors import DeliveryError
-from worker.kinds.webhook import body
-from worker.kinds.webhook.client import Client
+from worker.kinds.webhook.client import Answer, Client
 from worker.kinds.webhook.config import WebhookConfig
 from worker.kinds.webhook.errors import from_status
+from worker.kinds.webhook.target import Target
 from worker.ssrf import check_endpoint
 
 CODES = frozenset(
@@ -24,17 +23,30 @@ CODES = frozenset(
 _clients: dict[bool, Client] = {}
 
 
+def client(*, allow_private: bool) -> Client:
+    """The connection tests' client (one per fence setting, for the process)."""
+    return _clients.get(allow_private) or _clients.setdefault(allow_private, Client(allow_private=allow_private))
+
+
 def connection_test(config: Any, *, allow_private: bool) -> dict[str, Any]:
     """Send the empty, signed payload; return ``{"status": <HTTP status>}`` or raise a DeliveryError whose code is
     one of ``CODES``."""
     assert isinstance(config, WebhookConfig)
-    check_endpoint(config.url, allow_private=allow_private)
-    client = _clients.get(allow_private) or _clients.setdefault(allow_private, Client(allow_private=allow_private))
-    data = body.empty(config.format)
-    headers = body.headers(config, data, timestamp=int(time.time()), testing=True)
-    answer = client.send(config.method, config.url, body=data, headers=headers)
+    return send_empty(config.target(), allow_private=allow_private)
+
+
+def send_empty(target: Target, *, allow_private: bool) -> dict[str, Any]:
+    """The test of any ``Target``: its empty body, marked as a test; the answer read as a test reads it."""
+    check_endpoint(target.url, allow_private=allow_private)
+    answer = client(allow_private=allow_private).send(target.method, target.url, body=target.empty,
+                                                      headers=target.headers(target.empty, True))
+    raise_for(answer, target.credentials)
+    return {"status": answer.status}
+
+
+def raise_for(answer: Answer, credentials: str) -> None:
+    """Raise what a connection test's answer means, if it is not a pass."""
     error: DeliveryError | None = from_status(answer.status, answer.body, location=answer.location,
-                                              retry_after=answer.retry_after, testing=True)
+                                              retry_after=answer.retry_after, testing=True, credentials=credentials)
     if error is not None:
         raise error
-    return {"status": answer.status}

@@ -13,6 +13,7 @@ import aiohttp
 
 from worker.egress import CONNECT_TIMEOUT, READ_TIMEOUT, excerpt
 from worker.errors import DeliveryError, DestinationError, TraceRejected, TransientError
+from worker.kinds.webhook.target import CREDENTIALS
 from worker.retry import retry_after_ms
 
 REFUSALS = frozenset({400, 413, 422})
@@ -34,8 +35,9 @@ def shown_body(body: bytes) -> str:
 
 
 def from_status(status: int, body: bytes, *, location: str | None = None, retry_after: str | None = None,
-                testing: bool = False) -> DeliveryError | None:
-    """What an answer means: None when the content was taken, else the error to record."""
+                testing: bool = False, credentials: str = CREDENTIALS) -> DeliveryError | None:
+    """What an answer means: None when the content was taken, else the error to record; a refusal of the
+    credentials says to check ``credentials``."""
     if 200 <= status < 300 or (testing and status == 400):
         return None
     shown = f"HTTP {status}{shown_body(body)}"
@@ -44,8 +46,8 @@ def from_status(status: int, body: bytes, *, location: str | None = None, retry_
         return DestinationError(f"The receiver answered with a redirect ({shown}; Location: {target}). tracedrop "
                                 "never follows redirects: use the final URL.", code="redirect_refused")
     if status in (401, 403):
-        return DestinationError(f"The receiver refused the credentials ({shown}): check the headers (an "
-                                "Authorization header, an API key) and the signing secret.", code="unauthorized")
+        return DestinationError(f"The receiver refused the credentials ({shown}): check {credentials}.",
+                                code="unauthorized")
     if status in (404, 405, 410):
         return DestinationError(f"The receiver has no such endpoint, or it does not take this method ({shown}): "
                                 "check the URL and the method.", code="not_found")

@@ -65,6 +65,15 @@ class FormField:
     choices: tuple[str, ...] = ()
     shown_when: ShownWhen | None = None
     secret_values: bool = False
+    required: bool = False
+
+    def described(self) -> dict[str, Any]:
+        """The field as ``GET /v1/destination-types`` lists it (plain data)."""
+        return {"name": self.name, "label": self.label, "input": self.input, "required": self.required,
+                "secret": self.input == "secret" or self.secret_values, "default": self.default, "help": self.help,
+                "choices": list(self.choices),
+                "shown_when": None if self.shown_when is None else
+                {"field": self.shown_when.field, "values": list(self.shown_when.values)}}
 
     def shown(self, saved: Mapping[str, Any]) -> Any:
         """What the input shows for the ``saved`` destination's answer (``{}`` for a new one): a secret shows
@@ -126,7 +135,8 @@ def form_field(name: str, info: FieldInfo, *, secrets: Collection[str] = ()) -> 
         help=" ".join(filter(None, [info.description, hint])), default=default,
         empty="omit" if field_input == "secret" else empty,
         choices=tuple(str(choice) for choice in get_args(kind)) if field_input == "select" else (),
-        shown_when=next((m for m in info.metadata if isinstance(m, ShownWhen)), None), secret_values=secret_values)
+        shown_when=next((m for m in info.metadata if isinstance(m, ShownWhen)), None), secret_values=secret_values,
+        required=info.is_required())
 
 
 def form_fields(model: type[BaseModel], *, skip: Collection[str] = ()) -> list[FormField]:

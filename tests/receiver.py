@@ -76,9 +76,14 @@ class Receiver:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
-    def url(self) -> str:
+    def origin(self) -> str:
+        """``scheme://host:port``: a vendor's base URL."""
         host, port = self.server.server_address[:2]
-        return f"{'https' if self.server.tls else 'http'}://{host}:{port}/hook"
+        return f"{'https' if self.server.tls else 'http'}://{host}:{port}"
+
+    @property
+    def url(self) -> str:
+        return f"{self.origin}/hook"
 
     @property
     def connections(self) -> int:
@@ -130,7 +135,7 @@ def start_receiver(tls: ssl.SSLContext | None = None) -> Receiver:
                 return
             request.status = status
 
-        do_POST = do_PUT = _handle
+        do_GET = do_POST = do_PUT = _handle
 
         def log_message(self, format: str, *args: Any) -> None:
             pass

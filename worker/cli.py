@@ -23,14 +23,15 @@ def main() -> None:
 @click.option("--workers", default=1, show_default=True, type=int, help="uvicorn worker processes")
 def api(host: str, port: int, workers: int) -> None:
     """Serve the ingest and admin API."""
-    load_settings_or_exit()
+    settings = load_settings_or_exit()
     import uvicorn
 
+    from api.server import uvicorn_options
     from worker.logs import configure_logging
 
     configure_logging()
     uvicorn.run("api.main:create_app", factory=True, host=host, port=port, workers=workers,
-                log_config=None, access_log=False)
+                log_config=None, access_log=False, **uvicorn_options(settings))
 
 
 @main.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})

@@ -42,8 +42,9 @@ def test_a_trace_refused_for_good_goes_to_dead_letters_and_can_be_replayed(
         assert status["state"] == "healthy" and status["backlog"]["size"] == 0 and status["dead_letters"] == 1
         assert set(s3.keys(bucket)) == expected
 
-        # When the store is fixed (the destination now writes straight to it) and the dead letters replayed
-        fixed = admin.http.patch(routes, json={"endpoint": s3.endpoint})
+        # When the store is fixed (the destination now writes straight to it, its secret sent again as a move
+        # requires) and the dead letters replayed
+        fixed = admin.http.patch(routes, json={"endpoint": s3.endpoint, "access_secret": body["access_secret"]})
         assert fixed.status_code == 200, fixed.text
         replay = admin.http.post(f"{routes}/dead-letters/replay")
         assert replay.status_code == 202 and replay.json() == {"replayed": 1}

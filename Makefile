@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 
-.PHONY: install system-deps test lint demo bench lock clean
+.PHONY: install system-deps test quick lint demo bench lock clean
 
 install: system-deps $(VENV)/.installed
 
@@ -30,6 +30,10 @@ lock: $(VENV)/.installed
 lint: install
 	$(BIN)/ruff check worker api tests bench
 	$(BIN)/mypy worker api
+
+# The everyday check: lint and the pure (unit) tests, in well under a minute; CI runs `make test`, everything.
+quick: lint
+	$(BIN)/pytest -q -p no:cacheprovider tests/unit
 
 test: lint
 	$(BIN)/pytest -q -p no:cacheprovider

@@ -20,7 +20,7 @@ $(VENV)/.installed: pyproject.toml requirements/build.txt requirements/dev.txt
 	$(PY) -m pip install -q --no-deps --no-build-isolation -e .
 	touch $@
 
-LOCK := $(BIN)/uv pip compile --quiet --universal --python-version 3.11 --generate-hashes --upgrade
+LOCK := $(BIN)/uv pip compile --quiet --universal --python-version 3.11 --generate-hashes --upgrade -c requirements/constraints.txt
 
 lock: $(VENV)/.installed
 	$(LOCK) requirements/build.in -o requirements/build.txt

@@ -1,7 +1,9 @@
 """Reading a request body: at most ``limit`` bytes on the wire, and at most ``limit`` once inflated.
 
-A gzip or deflate body is inflated in bounded steps (``max_length``), so a small body that would inflate to
-gigabytes is refused at the limit without ever being inflated whole.
+A gzip or deflate body is inflated off the event loop, in time linear in its size: output in bounded steps
+(``max_length``), so a small body that would inflate to gigabytes is refused at the limit without ever being
+inflated whole; input fed in slices that double within a member, so a body of many small gzip members never has
+its remainder copied once per member; and at most ``MAX_GZIP_MEMBERS`` members.
 """
 
 from __future__ import annotations
@@ -9,11 +11,20 @@ from __future__ import annotations
 import zlib
 
 from fastapi import Request
+from fastapi.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect
 
 from api.errors import ApiError
 
+MAX_GZIP_MEMBERS = 1000
+"""Gzip members (streams written one after the other) in one body; one is what gateways send."""
+
 _WBITS = {"gzip": 16 + zlib.MAX_WBITS, "x-gzip": 16 + zlib.MAX_WBITS, "deflate": zlib.MAX_WBITS}
 _STEP = 1 << 20
+"""Most output bytes one inflate call may produce."""
+_FIRST_SLICE, _LAST_SLICE = 1 << 14, 1 << 20
+"""Input fed to a member's inflater: a first slice, doubling up to the last size. zlib copies what a member leaves
+unread (``unused_data``, ``unconsumed_tail``), so a member costs at most twice its own length or the first slice."""
 
 
 async def read_body(request: Request, limit: int) -> bytes:
@@ -24,7 +35,7 @@ async def read_body(request: Request, limit: int) -> bytes:
                        f"Content-Encoding: {encoding} is not supported; send gzip, deflate or no encoding",
                        field="content-encoding")
     raw = await read_limited(request, limit)
-    return inflate(raw, encoding, limit) if encoding in _WBITS else raw
+    return await run_in_threadpool(inflate, raw, encoding, limit) if encoding in _WBITS else raw
 
 
 async def read_limited(request: Request, limit: int) -> bytes:
@@ -33,11 +44,14 @@ async def read_limited(request: Request, limit: int) -> bytes:
         raise ApiError(413, "request_too_large", f"request body is {declared} bytes; at most {limit}")
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise ApiError(413, "request_too_large", f"request body is over {limit} bytes")
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise ApiError(413, "request_too_large", f"request body is over {limit} bytes")
+            chunks.append(chunk)
+    except ClientDisconnect:  # the client left, or the server closed a stalled body (api/server.py)
+        raise ApiError(400, "client_disconnected", "the connection closed before the body was complete") from None
     return b"".join(chunks)
 
 
@@ -45,11 +59,21 @@ def inflate(raw: bytes, encoding: str, limit: int) -> bytes:
     """Inflate every member of a gzip/deflate body, stopping as soon as the output passes ``limit``."""
     out: list[bytes] = []
     size = 0
-    pending = raw
-    while pending:
+    view = memoryview(raw)
+    start = 0
+    members = 0
+    while start < len(raw):
+        members += 1
+        if members > MAX_GZIP_MEMBERS:
+            raise ApiError(413, "too_many_members", f"body has over {MAX_GZIP_MEMBERS} {encoding} members")
         inflater = zlib.decompressobj(_WBITS[encoding])
-        data = pending
+        fed, slice_size = start, _FIRST_SLICE
         while not inflater.eof:
+            data: bytes | memoryview = inflater.unconsumed_tail
+            if not data and fed < len(raw):
+                data = view[fed:fed + slice_size]
+                fed += len(data)
+                slice_size = min(2 * slice_size, _LAST_SLICE)
             try:
                 piece = inflater.decompress(data, min(_STEP, limit + 1 - size))
             except zlib.error as exc:
@@ -60,10 +84,9 @@ def inflate(raw: bytes, encoding: str, limit: int) -> bytes:
                 raise ApiError(413, "request_too_large", f"request body inflates to over {limit} bytes")
             out.append(piece)
             if not piece and not data:
-                break
-            data = inflater.unconsumed_tail
-        if not inflater.eof:
-            raise ApiError(400, "invalid_encoding", f"body is a truncated {encoding} stream",
-                           field="content-encoding")
-        pending = inflater.unused_data if encoding != "deflate" else b""
+                raise ApiError(400, "invalid_encoding", f"body is a truncated {encoding} stream",
+                               field="content-encoding")
+        if encoding == "deflate":
+            break
+        start = fed - len(inflater.unused_data)
     return b"".join(out)

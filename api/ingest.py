@@ -15,7 +15,7 @@ from redis import Redis
 from api.deps import Announce
 from api.errors import ApiError
 from api.formats.detect import decode
-from api.formats.model import Decoded, Item, Undecodable
+from api.formats.model import Decoded, Item, TooMany, Undecodable
 from worker import keys, store
 from worker.outbox import NotReplicated, Outbox, WorkspaceFull
 from worker.routing import selects
@@ -33,10 +33,13 @@ class Checked:
     problems: list[dict[str, Any]]
 
 
-def decode_body(raw: bytes, content_type: str) -> Decoded:
-    """The request's items in the format it was sent in; 400 (OTLP) or 422 (JSON formats) when unreadable."""
+def decode_body(raw: bytes, content_type: str, max_items: int) -> Decoded:
+    """The request's items in the format it was sent in; 400 (OTLP) or 422 (JSON formats) when unreadable, 413
+    when it holds more than a limit allows (counted before any item is built)."""
     try:
-        return decode(raw, content_type)
+        return decode(raw, content_type, max_items)
+    except TooMany as exc:
+        raise ApiError(413, exc.code, str(exc)) from None
     except Undecodable as exc:
         status = 400 if exc.format.startswith("otlp") else 422
         raise ApiError(status, exc.code, f"{exc.format}: {exc}", format=exc.format,

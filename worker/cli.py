@@ -26,13 +26,14 @@ def api(host: str, port: int, workers: int) -> None:
     settings = load_settings_or_exit()
     import uvicorn
 
+    from api.server import uvicorn_options
     from worker.logs import configure_logging
 
     configure_logging()
     proxies = settings.proxies()  # uvicorn believes 127.0.0.1's X-Forwarded-* unless told: only these
     uvicorn.run("api.main:create_app", factory=True, host=host, port=port, workers=workers,
                 log_config=None, access_log=False,
-                proxy_headers=bool(proxies), forwarded_allow_ips=proxies)
+                proxy_headers=bool(proxies), forwarded_allow_ips=proxies, **uvicorn_options(settings))
 
 
 @main.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})

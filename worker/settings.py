@@ -38,6 +38,20 @@ class Settings(BaseSettings):
     """Comma-separated addresses or networks whose ``X-Forwarded-For``/``-Proto`` are believed; none by default."""
     metrics_token: SecretStr | None = None
     """When set, ``/metrics`` answers only ``Authorization: Bearer <it>``."""
+    # The api's HTTP server (api/server.py): what one client may hold of an api process, and for how long.
+    max_connections: int = Field(default=500, ge=1)
+    """Open connections per api process; a request on one more is answered 503."""
+    max_header_bytes: int = Field(default=64 * 1024, ge=4096, le=1024 * 1024)
+    """Request line and headers of one request; past it, 431 and the connection is closed."""
+    max_headers: int = Field(default=100, ge=16, le=10_000)
+    """Headers of one request; past it, 431 and the connection is closed."""
+    header_timeout: float = Field(default=10.0, gt=0, le=600)
+    """Seconds from a connection's opening (on a kept-alive one, its next request's first byte) to the end of the
+    request's headers; then 408 and the connection is closed."""
+    body_idle_timeout: float = Field(default=30.0, gt=0, le=600)
+    """Seconds a request body may pause; then 408 and the connection is closed."""
+    keep_alive_timeout: int = Field(default=5, ge=1, le=600)
+    """Seconds an idle connection is kept open between requests."""
 
     @field_validator("redis_url")
     @classmethod

@@ -9,25 +9,35 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import orjson
 
-from api.formats import aperture, litellm, native, otlp, otlp_wire
+from api.formats import aperture, bounds, litellm, native, otlp, otlp_wire
 from api.formats.model import Decoded, Item, Undecodable
 
 PROTOBUF_TYPES = frozenset({"application/x-protobuf", "application/protobuf"})
+_LINE = re.compile(rb"\S[^\n]*")
+"""A line that is not blank, from its first non-blank byte."""
 
 
-def decode(raw: bytes, content_type: str) -> Decoded:
+def decode(raw: bytes, content_type: str, max_items: int) -> Decoded:
+    """The body's items, read in its format; ``TooMany`` past ``max_items`` traces or the bounds of
+    ``api.formats.bounds``, both checked before any item is built."""
     if media_type(content_type) in PROTOBUF_TYPES:
-        items, ignored = otlp.read_spans(otlp_wire.read_protobuf(raw), "otlp_proto")
+        bounds.check_protobuf(raw)
+        items, ignored = otlp.read_spans(otlp_wire.read_protobuf(raw), "otlp_proto", max_items)
         return Decoded("otlp_proto", items, partial=True, ignored=ignored, answer="otlp_proto")
-    body = parse_json(raw)
+    bounds.check_json(raw, max_items)
+    body = parse_json(raw, max_items)
     if isinstance(body, dict) and "resourceSpans" in body:
-        items, ignored = otlp.read_spans(otlp_wire.read_json(body), "otlp_json")
+        bounds.check_otlp_json(body)
+        items, ignored = otlp.read_spans(otlp_wire.read_json(body), "otlp_json", max_items)
         return Decoded("otlp_json", items, partial=True, ignored=ignored, answer="otlp_json")
     if isinstance(body, list):
+        if len(body) > max_items:
+            raise bounds.too_many_traces(len(body), max_items)
         items = [_item(element) for element in body]
         formats = {item.format for item in items}
         return Decoded(formats.pop() if len(formats) == 1 else "mixed", items)
@@ -35,7 +45,7 @@ def decode(raw: bytes, content_type: str) -> Decoded:
         return Decoded(litellm.FORMAT, [litellm.to_item(body)])
     if aperture.is_hook(body):
         return Decoded(aperture.FORMAT, [aperture.to_item(body)])
-    return Decoded(native.FORMAT, native.read(body))
+    return Decoded(native.FORMAT, native.read(body, max_items))
 
 
 def _item(element: Any) -> Item:
@@ -46,17 +56,23 @@ def media_type(content_type: str) -> str:
     return content_type.partition(";")[0].strip().lower()
 
 
-def parse_json(raw: bytes) -> Any:
-    """One JSON value, or newline-delimited JSON objects as a list (LiteLLM's ``ndjson`` log format)."""
+def parse_json(raw: bytes, max_items: int) -> Any:
+    """One JSON value, or newline-delimited JSON objects as a list (LiteLLM's ``ndjson`` log format) of at most
+    ``max_items``."""
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         error = exc
-    lines = [line for line in raw.split(b"\n") if line.strip()]
-    if len(lines) > 1:
+    documents: list[Any] = []
+    for line in _LINE.finditer(raw):
         try:
-            return [orjson.loads(line) for line in lines]
+            documents.append(orjson.loads(line.group()))
         except orjson.JSONDecodeError:
-            pass
+            documents = []
+            break
+        if len(documents) > max_items:
+            raise bounds.too_many_traces(f"over {max_items}", max_items)
+    if len(documents) > 1:
+        return documents
     format = "otlp_json" if b'"resourceSpans"' in raw[:4096] else native.FORMAT
     raise Undecodable(format, "", f"body is not valid JSON: {error}", code="invalid_json")

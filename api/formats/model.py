@@ -17,6 +17,14 @@ class Undecodable(ValueError):
         self.format, self.field, self.reason, self.code = format, field, reason, code
 
 
+class TooMany(ValueError):
+    """The body holds more than a limit allows (413); ``code`` names the limit."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
 @dataclass(slots=True)
 class Item:
     """One trace as a gateway sent it, read into the native trace shape but not yet validated.

@@ -13,6 +13,7 @@ from typing import Any
 
 import orjson
 
+from api.formats.bounds import too_many_traces
 from api.formats.model import Item
 from api.formats.otlp_wire import STATUS_ERROR, Span
 
@@ -72,12 +73,15 @@ def is_request(span: Span) -> bool:
     return any(name in span.attributes for name in MODEL_NAMES)
 
 
-def read_spans(spans: Iterable[Span], format: str) -> tuple[list[Item], int]:
-    """The trace items of the LLM-request spans, and how many other spans were ignored."""
+def read_spans(spans: Iterable[Span], format: str, max_items: int) -> tuple[list[Item], int]:
+    """The trace items of the LLM-request spans, and how many other spans were ignored; ``TooMany`` past
+    ``max_items``."""
     items: list[Item] = []
     ignored = 0
     for span in spans:
         if is_request(span):
+            if len(items) == max_items:
+                raise too_many_traces(f"over {max_items}", max_items)
             items.append(to_item(span, format))
         else:
             ignored += 1

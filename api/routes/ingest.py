@@ -57,7 +57,7 @@ async def ingest(
     raw = await read_body(request, settings.max_request_bytes)
 
     def read_and_store() -> tuple[Decoded, Checked, int]:
-        decoded = decode_body(raw, content_type)
+        decoded = decode_body(raw, content_type, settings.max_traces_per_request)
         checked = check(decoded, len(raw), settings)
         accepted = accept(checked.traces, workspace=workspace, redis=redis, outbox=outbox, announce=announce,
                           replicas=settings.redis_min_replicas, cap=settings.max_workspace_bytes)

@@ -16,8 +16,9 @@ from pathlib import Path
 import pytest
 
 from api import lockout
+from api.body import MAX_GZIP_MEMBERS
 from api.deps import WORKSPACE_PATTERN
-from api.formats import answers
+from api.formats import answers, bounds
 from api.page import session
 from api.routes import destinations
 from worker import (
@@ -104,6 +105,11 @@ def schema(model: type, field: str) -> dict[str, object]:
     return found
 
 
+def setting(name: str, *keys: str) -> tuple[object, ...]:
+    """A setting's default and bounds, as its JSON schema states them."""
+    return tuple(schema(Settings, name)[key] for key in keys)
+
+
 CLAIMS = {
     # docs/delivery.md: the outbox, the reconciler, retries and probes
     "lease": Claim("docs/delivery.md", rf"\*now \+ {Q}\* while a worker holds it \(the lease, renewed every {Q} "
@@ -167,6 +173,19 @@ CLAIMS = {
     "admin token": Claim("docs/configuration.md", r"at least (\d+) characters: a shorter one stops the process at "
                          r"start", (MIN_ADMIN_TOKEN,)),
     "admin token readme": Claim("README.md", r"the settings page, at least (\d+) characters", (MIN_ADMIN_TOKEN,)),
+    "server settings": Claim("docs/configuration.md", r"\| `TRACEDROP_MAX_CONNECTIONS` \| `(\d+)` \| open connections "
+                             r"per api process \((\d+) or more\);.*? \| `TRACEDROP_MAX_HEADER_BYTES` \| `(\d+)` \| "
+                             r"request line and headers of one request \((\d+) to (\d+)\);.*? "
+                             r"\| `TRACEDROP_MAX_HEADERS` \| `(\d+)` \| headers of one request \((\d+) to (\d+)\);.*? "
+                             r"\| `TRACEDROP_HEADER_TIMEOUT` \| `(\d+)` \| seconds \(up to (\d+)\).*? "
+                             r"\| `TRACEDROP_BODY_IDLE_TIMEOUT` \| `(\d+)` \| seconds \(up to (\d+)\).*? "
+                             r"\| `TRACEDROP_KEEP_ALIVE_TIMEOUT` \| `(\d+)` \| seconds \((\d+) to (\d+)\)",
+                             (*setting("max_connections", "default", "minimum"),
+                              *setting("max_header_bytes", "default", "minimum", "maximum"),
+                              *setting("max_headers", "default", "minimum", "maximum"),
+                              *setting("header_timeout", "default", "maximum"),
+                              *setting("body_idle_timeout", "default", "maximum"),
+                              *setting("keep_alive_timeout", "default", "minimum", "maximum"))),
     "replica wait": Claim("docs/configuration.md", rf"\(Redis `WAIT`, at most {Q}\)", (outbox.REPLICA_WAIT_MS,)),
     "api options": Claim("docs/configuration.md", r"`tracedrop api \[--host ([\d.]+)\] \[--port (\d+)\] "
                          r"\[--workers (\d+)\]`",
@@ -181,6 +200,13 @@ CLAIMS = {
     "trace years": Claim("docs/ingest.md", r"must fall between 1970 and (\d+) in UTC",
                          (datetime.fromtimestamp(MAX_EPOCH_MS / 1000 - 1, UTC).year,)),
     "trace depth": Claim("docs/ingest.md", r"may nest at most (\d+) levels deep", (MAX_BODY_DEPTH,)),
+    "gzip members": Claim("docs/ingest.md", r"A body may hold at most (\d[\d,]*) gzip members", (MAX_GZIP_MEMBERS,)),
+    "json elements": Claim("docs/ingest.md", r"a JSON body over (\d[\d,]*) bytes is counted first: more commas and "
+                           r"brackets than (\d[\d,]*) or one per (\d+) bytes",
+                           (bounds.MAX_ELEMENTS, bounds.MAX_ELEMENTS, bounds.BYTES_PER_ELEMENT)),
+    "otlp spans": Claim("docs/ingest.md", r"An OTLP request may carry at most (\d[\d,]*) spans", (bounds.MAX_SPANS,)),
+    "protobuf elements": Claim("docs/ingest.md", r"a protobuf body over (\d[\d,]*) bytes is counted too: more than "
+                               r"(\d[\d,]*) messages", (2 * bounds.MAX_ELEMENTS, bounds.MAX_ELEMENTS)),
     # docs/destinations.md, docs/admin-api.md, docs/settings-page.md
     "connection tests": Claim("docs/destinations.md", r"Connection tests are rate limited to (\d+) a minute per "
                               r"workspace", (destinations.TESTS_PER_MINUTE,)),

@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 
-.PHONY: install system-deps test quick lint demo bench lock clean
+.PHONY: install system-deps receivers test quick lint demo bench lock clean
 
 install: system-deps $(VENV)/.installed
 
@@ -20,12 +20,25 @@ $(VENV)/.installed: pyproject.toml requirements/build.txt requirements/dev.txt
 	$(PY) -m pip install -q --no-deps --no-build-isolation -e .
 	touch $@
 
+# Real receivers the tests run (Arize Phoenix, MLflow, ...), each in a virtualenv of its own under .receivers/,
+# installed from its own lock, requirements/receivers/<name>.txt (from <name>.in), so their pins never bend the
+# project's. Never runtime dependencies.
+RECEIVERS := $(patsubst requirements/receivers/%.txt,.receivers/%/.installed,$(wildcard requirements/receivers/*.txt))
+
+receivers: $(RECEIVERS)
+
+.receivers/%/.installed: requirements/receivers/%.txt $(VENV)/.installed
+	python3 -m venv .receivers/$*
+	$(BIN)/uv pip install -q --python .receivers/$*/bin/python --require-hashes -r $<
+	touch $@
+
 LOCK := $(BIN)/uv pip compile --quiet --universal --python-version 3.11 --generate-hashes --upgrade -c requirements/constraints.txt
 
 lock: $(VENV)/.installed
 	$(LOCK) requirements/build.in -o requirements/build.txt
 	$(LOCK) pyproject.toml -o requirements/runtime.txt
 	$(LOCK) pyproject.toml --extra dev -o requirements/dev.txt
+	for f in requirements/receivers/*.in; do [ -e "$$f" ] && $(LOCK) "$$f" -o "$${f%.in}.txt"; done; true
 
 lint: install
 	$(BIN)/ruff check worker api tests bench
@@ -35,7 +48,7 @@ lint: install
 quick: lint
 	$(BIN)/pytest -q -p no:cacheprovider tests/unit
 
-test: lint
+test: lint receivers
 	$(BIN)/pytest -q -p no:cacheprovider
 
 demo: install
@@ -45,4 +58,4 @@ bench: install
 	$(PY) -m bench.run
 
 clean:
-	rm -rf $(VENV) .demo .bench
+	rm -rf $(VENV) .receivers .demo .bench

@@ -79,6 +79,18 @@ def _binary(name: str) -> str:
     return found
 
 
+RECEIVERS = Path(__file__).resolve().parent.parent / ".receivers"
+"""The virtualenvs of the real receivers the tests run (Makefile: receivers), one per tool."""
+
+
+def receiver_program(tool: str, program: str) -> str:
+    """A program from a real receiver's own virtualenv, e.g. ``receiver_program("phoenix", "phoenix")``."""
+    found = RECEIVERS / tool / "bin" / program
+    if not found.exists():
+        raise StackError(f"{found} not found: `make receivers` installs {tool} (make test does it first)")
+    return str(found)
+
+
 @dataclass
 class Service:
     name: str

@@ -63,6 +63,8 @@ class DestinationConfig(BaseModel):
 
     TITLE: ClassVar[str] = ""
     """The kind's name on the settings page, which reads the kind's form from its fields (worker/forms.py)."""
+    SUMMARY: ClassVar[str] = ""
+    """One line on what the kind sends where, under its name in the page's catalogue of kinds."""
     SECRETS: ClassVar[tuple[str, ...]] = ()
     """Fields holding a secret string: encrypted at rest, masked in answers, kept when a PATCH leaves them out."""
     CONNECTION: ClassVar[frozenset[str]] = frozenset()

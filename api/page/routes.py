@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import parse_qs
@@ -128,7 +128,8 @@ def workspace_page(request: Request, ws: Workspace, redis: RedisDep, settings: S
                    found: SignedIn) -> Response:
     workspace = existing(redis, ws)
     destinations = store.list_destinations(redis, workspace=ws, secret_key=settings.secret_key.get_secret_value())
-    return page(request, "workspace.html", found, workspace=workspace, destinations=destinations,
+    titles = {name: kind.config.TITLE or name for name, kind in kinds.KINDS.items()}
+    return page(request, "workspace.html", found, workspace=workspace, destinations=destinations, titles=titles,
                 ingest_keys=store.list_ingest_keys(redis, workspace=ws))
 
 
@@ -136,17 +137,17 @@ def workspace_page(request: Request, ws: Workspace, redis: RedisDep, settings: S
 class KindForm:
     name: str
     title: str
+    summary: str
     fields: list[FormField]
     preview: Preview | None
 
 
 def form_context(configs: Mapping[str, type[DestinationConfig]], destination: dict[str, Any] | None
                  ) -> dict[str, Any]:
-    """What form.html renders: the shared fields and, for each kind offered (by name), the fields it adds."""
+    """What form.html renders: the shared fields and, for each kind offered (by name, the first checked), its name,
+    summary and the fields it adds."""
     shared = {field.name: field for field in form_fields(DestinationConfig)}
-    names = tuple(configs)
-    shared["type"] = replace(shared["type"], input="select", choices=names, default=names[0])
-    forms = [KindForm(name, config.TITLE or name, form_fields(config, skip=shared), config.PREVIEW)
+    forms = [KindForm(name, config.TITLE or name, config.SUMMARY, form_fields(config, skip=shared), config.PREVIEW)
              for name, config in configs.items()]
     return {"destination": destination, "head": [shared.pop(name) for name in HEAD], "kinds": forms,
             "traces": list(shared.values())}
@@ -162,8 +163,9 @@ def new_destination_page(request: Request, ws: Workspace, redis: RedisDep, found
 @router.get("/admin/workspaces/{ws}/destinations/{destination_id}", response_class=HTMLResponse)
 def destination_page(request: Request, ws: Workspace, destination_id: str, redis: RedisDep,
                      settings: SettingsDep, found: SignedIn) -> Response:
-    return page(request, "destination.html", found, workspace=ws,
-                destination=owned(redis, settings, ws, destination_id))
+    destination = owned(redis, settings, ws, destination_id)
+    return page(request, "destination.html", found, workspace=ws, destination=destination,
+                title=kinds.kind_named(destination.type).config.TITLE or destination.type)
 
 
 @router.get("/admin/workspaces/{ws}/destinations/{destination_id}/edit", response_class=HTMLResponse)

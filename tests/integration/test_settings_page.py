@@ -182,7 +182,7 @@ def run_the_flow(page: Page, api_server: stack.Api, admin: stack.Admin, store: s
     # The S3 form with a wrong secret: the test fails with its code and hint, and nothing is saved
     page.get_by_role("button", name="Add Destination").click()
     page.get_by_label("Name", exact=True).fill("archive")
-    expect(page.get_by_label("Type")).to_have_value("s3")
+    expect(page.get_by_role("radio", name="S3", exact=True)).to_be_checked()
     page.get_by_label("Bucket Name").fill(bucket)
     page.get_by_label("Region").fill("us-east-1")
     page.get_by_label("Custom Endpoint").fill(store.endpoint)
@@ -219,6 +219,7 @@ def run_the_flow(page: Page, api_server: stack.Api, admin: stack.Admin, store: s
     page.get_by_role("link", name=name).click()
     row = page.locator(f'tr[data-destination="{destination}"]')
     expect(row.locator(".badge")).to_have_text("healthy")
+    expect(row.locator('[data-field="type"]')).to_have_text("S3")
 
     # Traces sent through the ingest API: the delivered count rises on the open page
     ingest = httpx.Client(base_url=api_server.url, headers={"Authorization": f"Bearer {ingest_key}"}, timeout=30)
@@ -312,7 +313,7 @@ def test_a_webhook_is_added_edited_disabled_and_deleted_from_the_page(page: Page
         # The webhook form: its fields show for its type; the test passes against the receiver
         page.get_by_role("button", name="Add Destination").click()
         page.get_by_label("Name", exact=True).fill("events")
-        page.get_by_label("Type").select_option("webhook")
+        page.get_by_role("radio", name="Webhook", exact=True).check()
         expect(page.get_by_label("Bucket Name")).to_be_hidden()
         page.get_by_label("URL", exact=True).fill(receiver.url)
         page.get_by_label("Body Format").select_option("json")
@@ -364,6 +365,27 @@ def test_a_webhook_is_added_edited_disabled_and_deleted_from_the_page(page: Page
         elsewhere.stop()
 
 
+def test_add_destination_is_a_catalogue_of_every_kind(page: Page, admin: stack.Admin, workspace: str) -> None:
+    """Every kind the API describes is offered by its name and one line; choosing one shows its form alone."""
+    described = admin.http.get("/v1/destination-types").json()["types"]
+    sign_in(page)
+    page.goto(f"/admin/workspaces/{workspace}/destinations/new")
+    cards = page.locator(".kind-card")
+    expect(cards).to_have_count(len(described))
+    for kind in described:
+        assert kind["title"] and kind["summary"], kind["type"]
+        radio = page.get_by_role("radio", name=kind["title"], exact=True)
+        expect(radio).to_have_accessible_description(kind["summary"])
+        radio.check()
+        form = page.locator(f'fieldset[data-kind="{kind["type"]}"]')
+        expect(form).to_be_visible()
+        expect(page.locator("fieldset[data-kind]:visible")).to_have_count(1)
+        for field in kind["fields"]:
+            if field["shown_when"] is None:
+                expect(form.locator(f'.field[data-field="{field["name"]}"]')).to_be_visible()
+    page.screenshot(path=str(SCREENSHOTS / "catalogue.png"), full_page=True)
+
+
 def test_a_form_shows_and_sends_only_the_fields_of_its_kind_and_mode(page: Page, workspace: str) -> None:
     sign_in(page)
     page.goto(f"/admin/workspaces/{workspace}/destinations/new")
@@ -388,7 +410,7 @@ def test_a_form_shows_and_sends_only_the_fields_of_its_kind_and_mode(page: Page,
     assert (body["every"], body["limit"], body["format"]) == (60, 1000, "jsonl.gz")
 
     # A webhook sends its own format, and a problem with it shows under Body Format
-    page.get_by_label("Type").select_option("webhook")
+    page.get_by_role("radio", name="Webhook", exact=True).check()
     expect(page.get_by_label("Every")).to_be_hidden()
     page.get_by_label("Name", exact=True).fill("events")
     page.get_by_label("URL", exact=True).fill("https://hooks.example.com/llm")

@@ -226,6 +226,7 @@ function pairs(text, keep) {
 function read(input, editing) {
   const type = input.dataset.type;
   if (type === "checkbox") return input.checked;
+  if (type === "kind") return input.checked ? input.value : undefined;
   if (type === "secret") return input.value === "" ? undefined : input.value;
   if (type === "pairs") return pairs(input.value, editing && input.dataset.secret === "true");
   const given = type === "lines" ? lines(input.value) : input.value.trim();
@@ -270,7 +271,7 @@ function showOutcome(form, answer, passed) {
 }
 
 function show(form) {
-  const kind = form.querySelector('[data-name="type"]').value;
+  const kind = form.querySelector('[data-name="type"]:checked').value;
   for (const fieldset of form.querySelectorAll("fieldset[data-kind]")) {
     fieldset.hidden = fieldset.dataset.kind !== kind;
     fieldset.disabled = fieldset.hidden;

@@ -31,6 +31,7 @@ class LangfuseConfig(VendorConfig):
     """A Langfuse project, cloud or self-hosted (3.22 or later: earlier versions have no OpenTelemetry endpoint)."""
 
     TITLE: ClassVar[str] = "Langfuse"
+    SUMMARY: ClassVar[str] = "Traces as Langfuse generations, with usage, cost, user and session, cloud or self-hosted."
     SECRETS: ClassVar[tuple[str, ...]] = ("secret_key",)
     CONNECTION: ClassVar[frozenset[str]] = frozenset({"public_key", "secret_key", "base_url"})
     LOCATION: ClassVar[frozenset[str]] = frozenset({"base_url"})

@@ -24,6 +24,8 @@ class S3Config(DestinationConfig):
     """An S3 destination, as the admin API accepts it (docs/s3.md: Fields)."""
 
     TITLE: ClassVar[str] = "S3"
+    SUMMARY: ClassVar[str] = ("Any S3-compatible bucket: one JSON object per trace, or batch files (CBOR+zstd, "
+                              "JSON Lines, Parquet) under Hive partitions.")
     SECRETS: ClassVar[tuple[str, ...]] = ("access_secret", "session_token")
     CONNECTION: ClassVar[frozenset[str]] = frozenset(
         {"bucket_name", "region", "endpoint", "access_key_id", "access_secret", "session_token", "prefix"})

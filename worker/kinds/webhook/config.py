@@ -30,6 +30,8 @@ class WebhookConfig(DestinationConfig):
     """A webhook destination, as the admin API accepts it (docs/webhooks.md)."""
 
     TITLE: ClassVar[str] = "Webhook"
+    SUMMARY: ClassVar[str] = ("Any HTTP endpoint of yours: signed JSON, or OTLP spans for a collector or a "
+                              "self-hosted tool.")
     SECRETS: ClassVar[tuple[str, ...]] = ("signing_secret",)
     CONNECTION: ClassVar[frozenset[str]] = frozenset({"url", "method", "headers", "signing_secret", "format"})
     LOCATION: ClassVar[frozenset[str]] = frozenset({"url"})

@@ -4,8 +4,8 @@ Prints, in one run: the raw PUT limit of the local SeaweedFS (boto3 with 16 thre
 ingest rates and p99 (native, OTLP protobuf and LiteLLM arrays), drain rates of one worker process and of a
 `tracedrop worker` at its default settings (medians of WRITER_ROUNDS drains, between raw async rounds) and of two,
 end-to-end latency at half the drain rate, Parquet beside cbor.zstd and jsonl.gz (bytes per trace, encode rate,
-DuckDB summing cost per model from the bucket in each format: bench/lake_figures.py),
-worker memory at start and after 100,000 traces, and the ratios between them, plus how busy the machine was
+DuckDB summing cost per model from the bucket in each format: bench/lake_figures.py), each dialect's rendering
+cost and a named OTLP destination's drain rate beside the generic webhook kind's (bench/dialects.py), worker memory at start and after 100,000 traces, and the ratios between them, plus how busy the machine was
 with other work meanwhile. Figures also go to .bench/results.json. ``--quick`` (or TRACEDROP_BENCH_QUICK=1) runs
 smaller sizes. Nothing here asserts anything about time; every loop is bounded and the stack stops by itself.
 """
@@ -22,7 +22,7 @@ from typing import Any
 
 import orjson
 
-from bench import backlog_memory, gateways, lake_figures, latency, raw, scale, webhooks
+from bench import backlog_memory, dialects, gateways, lake_figures, latency, raw, scale, webhooks
 from bench.backlog_memory import LAYOUTS
 from bench.workload import Stack, cpu_seconds, machine_busy_seconds, rss_mb, tree
 
@@ -39,14 +39,16 @@ class Sizes:
     gateways: int
     webhooks: dict[int, int]
     """Traces per webhook drain, by batch_size."""
+    named: int
+    """Traces per drain of a named OTLP destination and of the generic webhook kind (bench/dialects.py)."""
     lake: int
     """Traces written in each format and summed by DuckDB (bench/lake_figures.py)."""
 
 
 FULL = Sizes(raw=3000, drain=6000, single=2000, memory=100_000, steady_seconds=20, gateways=2000,
-             webhooks={1: 3000, 50: 20000}, lake=100_000)
+             webhooks={1: 3000, 50: 20000}, named=10_000, lake=100_000)
 QUICK = Sizes(raw=1000, drain=5000, single=1000, memory=10_000, steady_seconds=10, gateways=1000,
-              webhooks={1: 1000, 50: 5000}, lake=10_000)
+              webhooks={1: 1000, 50: 5000}, named=3000, lake=10_000)
 
 
 def drain(bench: Stack, destination: str, bucket: str, *, processes: int | None, expected: int) -> dict[str, float]:
@@ -180,6 +182,10 @@ def run(sizes: Sizes) -> dict[str, Any]:
         f["webhooks"] = webhooks.rates(bench, counts=sizes.webhooks)
         say(f"webhook delivery, 1 worker process: {webhooks.describe(f['webhooks'])}")
 
+        f["dialects"] = dialects.rendering(sizes.single)
+        f["named_drain"] = dialects.drains(bench, count=sizes.named)
+        say(dialects.describe(f["dialects"], f["named_drain"]))
+
         f["lake"] = lake_figures.measure(bench.store, traces=sizes.lake)
         say("; ".join(f"{name}: {value}" for name, value in lake_figures.rows(f["lake"])[-4:]))
 
@@ -283,6 +289,13 @@ def table(f: dict[str, Any]) -> list[tuple[str, str]]:
            f"{w['ratio_async']:.2f}"
            + (f"  target >= 0.8: {mark(min(w['ratio'], w['ratio_async']) >= 0.8)}" if key == "batch_1" else ""))
           for key, w in f["webhooks"].items()],
+        *[(f"render {name}, batches of {n['batch_size']}, median of {dialects.ROUNDS} interleaved rounds",
+           f"{d['us_per_trace']:.0f} us per trace, {d['bytes_per_trace']:.0f} B; / genai OTLP "
+           f"{d['ratio_to_genai']:.2f}") for n in [f["named_drain"]] for name, d in f["dialects"].items()],
+        (f"drain {f['named_drain']['traces']} traces to a named OTLP destination (langfuse), 1 worker process / the "
+         "generic webhook kind (otlp_proto), same receiver and batches",
+         f"{f['named_drain']['langfuse_per_s']:.0f} / {f['named_drain']['webhook_per_s']:.0f} traces/s = "
+         f"{f['named_drain']['ratio']:.2f}  target >= 0.8: {mark(f['named_drain']['ratio'] >= 0.8)}"),
         *[(f"Redis bytes per owed chat trace ({m['json_bytes_per_trace']:.0f} B of JSON), {stored}",
            f"{m[stored]['redis_bytes_per_trace']:.0f} B = {m[stored]['per_json_byte']:.2f} per JSON byte"
            + (f"  target <= 0.6: {mark(m[stored]['per_json_byte'] <= 0.6)}" if stored == LAYOUTS[-1] else "")

@@ -5,8 +5,9 @@ ingest rates and p99 (native, OTLP protobuf and LiteLLM arrays), drain rates of 
 `tracedrop worker` at its default settings (medians of WRITER_ROUNDS drains, between raw async rounds) and of two,
 end-to-end latency at half the drain rate, Parquet beside cbor.zstd and jsonl.gz (bytes per trace, encode rate,
 DuckDB summing cost per model from the bucket in each format: bench/lake_figures.py), each dialect's rendering
-cost and a named OTLP destination's drain rate beside the generic webhook kind's (bench/dialects.py), worker memory at start and after 100,000 traces, and the ratios between them, plus how busy the machine was
-with other work meanwhile. Figures also go to .bench/results.json. ``--quick`` (or TRACEDROP_BENCH_QUICK=1) runs
+cost and a named OTLP destination's drain rate beside the generic webhook kind's (bench/dialects.py), worker memory
+at start and after 100,000 traces, and the ratios between them, plus how busy the machine was with other work
+meanwhile. Figures also go to .bench/results.json. ``--quick`` (or TRACEDROP_BENCH_QUICK=1) runs
 smaller sizes. Nothing here asserts anything about time; every loop is bounded and the stack stops by itself.
 """
 

@@ -79,9 +79,9 @@ def drains(bench: Stack, *, count: int, rounds: int = 3) -> dict[str, Any]:
     """The named OTLP destination's drain rate against the generic webhook kind's, same receiver, same batches."""
     hook = Receiver(bench.workdir)
     origin = hook.url.removesuffix("/hook")
-    kinds: dict[str, dict[str, Any]] = {"webhook": {"type": "webhook", "url": hook.url, "format": "otlp_proto", "batch_size": BATCH_SIZE},
-             "langfuse": {"type": "langfuse", "public_key": "pk-lf-bench", "secret_key": "sk-lf-bench",
-                          "base_url": origin}}
+    kinds: dict[str, dict[str, Any]] = {
+        "webhook": {"type": "webhook", "url": hook.url, "format": "otlp_proto", "batch_size": BATCH_SIZE},
+        "langfuse": {"type": "langfuse", "public_key": "pk-lf-bench", "secret_key": "sk-lf-bench", "base_url": origin}}
     try:
         rates: dict[str, list[float]] = {name: [] for name in kinds}
         for round_ in range(rounds):

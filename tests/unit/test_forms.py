@@ -138,7 +138,9 @@ def test_a_new_kind_renders_into_the_form_with_no_template_or_script_change() ->
     assert page.one(id="f-pigeon-rest_stops")["data-type"] == "lines"
     assert page.one(**{"data-field": "tailwind"})["data-when-values"] == "fast"
     assert page.one(id="flight-preview")["data-inputs"] == "loft"
-    assert page.one(value="pigeon") and page.one(id="f-type")["data-name"] == "type"
+    card = page.one(value="pigeon")  # its card in the catalogue of kinds, by its title and summary
+    assert card["type"] == "radio" and card["data-name"] == "type" and card["aria-describedby"] == "summary-pigeon"
+    assert "Carrier Pigeon" in page.text
     labels = {attrs["for"] for tag, attrs in page.found if tag == "label" and attrs.get("for")}
     assert {"f-pigeon-loft", "f-s3-bucket_name", "f-s3-format", "f-sampling_rate"} <= labels
 

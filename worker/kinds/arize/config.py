@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from typing import Annotated, ClassVar, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, field_validator
 
 from worker.destination import Saved
 from worker.kinds.otlp_vendor.config import VendorConfig, base_url, token
-from worker.kinds.phoenix.config import TRACES_PATH, project_name
+from worker.kinds.phoenix.config import TRACES_PATH, HeaderKey, Project
 from worker.otlp import openinference
 from worker.otlp.common import Attribute
 
@@ -35,31 +35,18 @@ class ArizeConfig(VendorConfig):
     CREDENTIALS: ClassVar[str] = "the API key and the space key (both from the space's settings)"
 
     type: Literal["arize"]
-    api_key: SecretStr = Field(min_length=1, max_length=2000, title="API Key",
-                               description="From Arize AX: Space Settings > API Keys.")
+    api_key: HeaderKey = Field(title="API Key", description="From Arize AX: Space Settings > API Keys.")
     space_key: Annotated[str, Field(min_length=1, max_length=200, title="Space Key",
                                     description="The space's ID, from Arize AX's Space Settings.")]
-    project: Annotated[str, Field(min_length=1, max_length=200, title="Project Name",
-                                  description="The Arize AX tracing project traces are filed under.")]
+    project: Project = Field(title="Project Name", description="The Arize AX tracing project traces are filed under.")
     base_url: str = Field(default="https://otlp.arize.com", max_length=2048, title="Base URL",
                           description="Arize's OTLP collector: https://otlp.arize.com, or "
                                       "https://otlp.eu-west-1a.arize.com for the EU.")
-
-    @field_validator("api_key")
-    @classmethod
-    def _api_key(cls, value: SecretStr) -> SecretStr:
-        token(value.get_secret_value())
-        return value
 
     @field_validator("space_key")
     @classmethod
     def _space_key(cls, value: str) -> str:
         return token(value)
-
-    @field_validator("project")
-    @classmethod
-    def _project(cls, value: str) -> str:
-        return project_name(value)
 
     @field_validator("base_url")
     @classmethod

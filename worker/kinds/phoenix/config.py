@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, ClassVar, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import AfterValidator, Field, SecretStr, field_validator
 
 from worker.destination import Saved
 from worker.kinds.otlp_vendor.config import VendorConfig, base_url, token
@@ -23,11 +23,21 @@ DEFAULT_PROJECT = "default"
 """Phoenix's own default project."""
 
 
-def project_name(value: str) -> str:
-    """A project's name: no control characters (it travels in a protobuf string and names a page)."""
+def _printable(value: str) -> str:
     if any(ord(c) < 0x20 or ord(c) == 0x7F for c in value) or not value.strip():
         raise ValueError("must be printable text")
     return value
+
+
+def _header_safe(value: SecretStr) -> SecretStr:
+    token(value.get_secret_value())
+    return value
+
+
+Project = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_printable)]
+"""A project's name (Phoenix's or Arize AX's): printable text, which travels in a protobuf string and names a page."""
+HeaderKey = Annotated[SecretStr, Field(min_length=1, max_length=2000), AfterValidator(_header_safe)]
+"""An API key that travels in a header: no spaces, colons or control characters."""
 
 
 class PhoenixConfig(VendorConfig):
@@ -45,30 +55,17 @@ class PhoenixConfig(VendorConfig):
     endpoint: str = Field(max_length=2048, title="Endpoint",
                           description="The address you open Phoenix at, e.g. http://phoenix.internal:6006 (a "
                                       "trailing /v1/traces is dropped).")
-    api_key: SecretStr | None = Field(default=None, max_length=2000, title="API Key",
+    api_key: HeaderKey | None = Field(default=None, title="API Key",
                                       description="Needed when Phoenix has authentication on; sent as a Bearer "
                                                   "token.")
-    project: Annotated[str, Field(min_length=1, max_length=200, title="Project",
-                                  description="The Phoenix project traces are filed under (created with the first "
-                                              "one).")] = DEFAULT_PROJECT
+    project: Project = Field(default=DEFAULT_PROJECT, title="Project",
+                             description="The Phoenix project traces are filed under (created with the first one).")
 
     @field_validator("endpoint")
     @classmethod
     def _endpoint(cls, value: str) -> str:
         url = base_url(value, example="http://phoenix.internal:6006")
         return url[:-len(TRACES_PATH)] if url.endswith(TRACES_PATH) else url
-
-    @field_validator("api_key")
-    @classmethod
-    def _api_key(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None:
-            token(value.get_secret_value())
-        return value
-
-    @field_validator("project")
-    @classmethod
-    def _project(cls, value: str) -> str:
-        return project_name(value)
 
     def traces_url(self) -> str:
         return self.endpoint + TRACES_PATH

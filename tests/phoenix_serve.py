@@ -8,18 +8,18 @@ tests check what it listens on. Standalone: it imports only what Phoenix's own e
 
 import sys
 
-from grpc.aio import _server  # type: ignore[import-not-found]
+from grpc.aio import _server
 
 _add_insecure_port = _server.Server.add_insecure_port
 
 
-def _loopback_only(self, address: str) -> int:  # type: ignore[no-untyped-def]
+def _loopback_only(self: _server.Server, address: str) -> int:
     return _add_insecure_port(self, address.replace("[::]", "127.0.0.1", 1))
 
 
 _server.Server.add_insecure_port = _loopback_only
 
-from phoenix.server.main import main  # type: ignore[import-not-found]  # noqa: E402
+from phoenix.server.main import main  # noqa: E402
 
 sys.argv = ["phoenix", "serve"]
 main()

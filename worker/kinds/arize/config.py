@@ -28,6 +28,7 @@ class ArizeConfig(VendorConfig):
     """An Arize AX space's project."""
 
     TITLE: ClassVar[str] = "Arize AX"
+    SUMMARY: ClassVar[str] = "Traces as OpenInference LLM spans in an Arize AX project, with the space's key and ID."
     SECRETS: ClassVar[tuple[str, ...]] = ("api_key",)
     CONNECTION: ClassVar[frozenset[str]] = frozenset({"api_key", "space_key", "base_url"})
     LOCATION: ClassVar[frozenset[str]] = frozenset({"base_url"})

@@ -44,6 +44,8 @@ class PhoenixConfig(VendorConfig):
     """A Phoenix, self-hosted or Phoenix Cloud (the space's address, e.g. https://app.phoenix.arize.com/s/<space>)."""
 
     TITLE: ClassVar[str] = "Arize Phoenix"
+    SUMMARY: ClassVar[str] = ("Traces as OpenInference LLM spans, with tokens, cost, messages, user and session, in a "
+                              "Phoenix project.")
     SECRETS: ClassVar[tuple[str, ...]] = ("api_key",)
     CONNECTION: ClassVar[frozenset[str]] = frozenset({"endpoint", "api_key"})
     LOCATION: ClassVar[frozenset[str]] = frozenset({"endpoint"})

@@ -174,7 +174,7 @@ def test_destination_types_lists_every_kind_with_its_form_to_admins_only(
     assert fields["base_url"]["default"] == "https://us.cloud.langfuse.com" and not fields["base_url"]["required"]
     assert all(field["label"] and field["help"] for field in fields.values())
     conventions = {f["name"]: f for f in types["webhook"]["fields"]}["conventions"]
-    assert conventions["choices"] == ["genai", "langfuse"] and conventions["default"] == "genai"
+    assert conventions["choices"] == ["genai", "langfuse", "openinference"] and conventions["default"] == "genai"
     assert conventions["shown_when"] == {"field": "format", "values": ["otlp_json", "otlp_proto"]}
     assert {f["name"] for f in answer.json()["shared_fields"]} >= {"name", "privacy_mode", "sampling_rate"}
     assert httpx.get(admin.http.base_url.join("/v1/destination-types")).status_code == 401

@@ -52,7 +52,8 @@ def test_the_webhook_form_lists_its_fields_secrets_and_header_lines() -> None:
         ("headers", "Headers", "pairs"), ("signing_secret", "Signing Secret", "secret")]
     assert {name for name, f in form.items() if f.shown_when is not None} == {"conventions"}
     assert form["conventions"].shown_when == ShownWhen("format", ("otlp_json", "otlp_proto"))
-    assert form["conventions"].choices == ("genai", "langfuse") and form["conventions"].default == "genai"
+    assert form["conventions"].choices == ("genai", "langfuse", "openinference")
+    assert form["conventions"].default == "genai"
     assert form["format"].choices == ("otlp_json", "otlp_proto", "json")
     assert form["headers"].secret_values and "leave it empty to keep it" in form["headers"].help
     # editing: header values and secrets never reach the page

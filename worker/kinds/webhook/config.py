@@ -23,7 +23,7 @@ RESERVED_HEADERS = frozenset(
 """Headers tracedrop sets itself (or that would break the request): refused in ``headers``."""
 MAX_HEADERS = 50
 Format = Literal["otlp_json", "otlp_proto", "json"]
-Conventions = Literal["genai", "langfuse"]
+Conventions = Literal["genai", "langfuse", "openinference"]
 
 
 class WebhookConfig(DestinationConfig):
@@ -44,8 +44,9 @@ class WebhookConfig(DestinationConfig):
     format: Format = Field(default="otlp_json", title="Body Format")
     conventions: Annotated[Conventions, ShownWhen("format", ("otlp_json", "otlp_proto"))] = Field(
         default="genai", title="Conventions",
-        description="The attributes OTLP spans carry: genai (OpenTelemetry GenAI semantic conventions) or langfuse "
-                    "(a Langfuse generation, for a self-hosted Langfuse).")
+        description="The attributes OTLP spans carry: genai (OpenTelemetry GenAI semantic conventions), langfuse "
+                    "(a Langfuse generation, for a self-hosted Langfuse) or openinference (an OpenInference LLM span, "
+                    "for Arize Phoenix).")
     batch_size: Annotated[StrictInt, Field(ge=1, le=1000, title="Batch Size", description="Traces per request.")] = 1
     headers: dict[str, SecretStr] = Field(default_factory=dict, max_length=MAX_HEADERS, title="Headers",
                                           description="Sent with every request; the values are secrets.")

@@ -13,8 +13,9 @@ from typing import Any
 
 import orjson
 
+from worker.errors import DeliveryError, DestinationError
 from worker.kinds.otlp_vendor.conntest import authenticated
-from worker.kinds.posthog.config import FLAGS_PATH, HEADERS, PostHogConfig
+from worker.kinds.posthog.config import BATCH_PATH, FLAGS_PATH, HEADERS, PostHogConfig
 from worker.kinds.webhook.conntest import send_empty
 
 PROBE = "tracedrop-connection-test"
@@ -29,4 +30,11 @@ def connection_test(config: Any, *, allow_private: bool) -> dict[str, Any]:
                           credentials=config.CREDENTIALS, allow_private=allow_private,
                           missing="No PostHog at the host: check it (the address your PostHog SDKs send to, "
                                   "without a path)")
-    return {**send_empty(config.target(), allow_private=allow_private), "flags": flags.status}
+    try:
+        captured = send_empty(config.target(), allow_private=allow_private)
+    except DeliveryError as exc:
+        if exc.code == "not_found":
+            raise DestinationError(f"This host has no PostHog capture API ({BATCH_PATH}): check the host, the "
+                                   f"address your PostHog SDKs send events to. ({exc})", code="not_found") from exc
+        raise
+    return {**captured, "flags": flags.status}

@@ -39,12 +39,12 @@ class DatadogConfig(DestinationConfig):
     type: Literal["datadog"]
     api_key: SecretStr = Field(min_length=1, max_length=200, title="API Key",
                                description="A Datadog API key (Organization Settings > API Keys).")
-    url: str = Field(default="https://api.us5.datadoghq.com", max_length=2048, title="URL",
-                     description="Your Datadog site's API: https://api.us5.datadoghq.com (US5), "
-                                 "https://api.datadoghq.com (US1), https://api.datadoghq.eu (EU), ...")
     ml_app: Annotated[str, Field(min_length=1, max_length=193, title="ML App",
                                  description="The LLM application traces are filed under (e.g. production-app): "
                                              "lowercase letters, digits, '_', '-', ':', '.', '/'.")]
+    url: str = Field(default="https://api.us5.datadoghq.com", max_length=2048, title="URL",
+                     description="Your Datadog site's API: https://api.us5.datadoghq.com (US5), "
+                                 "https://api.datadoghq.com (US1), https://api.datadoghq.eu (EU), ...")
 
     @field_validator("api_key")
     @classmethod

@@ -112,6 +112,15 @@ def test_a_trace_arrives_in_datadog_as_an_llm_span_of_the_ml_app(
     wait_for(lambda: admin.status(workspace, created["id"])["delivered"] == 1, what="status delivered 1")
 
 
+def test_the_datadog_form_is_openrouters_with_the_api_key_secret(admin: stack.Admin) -> None:
+    types = {kind["type"]: kind for kind in admin.http.get("/v1/destination-types").json()["types"]}
+
+    fields = {field["name"]: field for field in types["datadog"]["fields"]}
+    assert types["datadog"]["title"] == "Datadog" and list(fields) == ["api_key", "ml_app", "url"]
+    assert fields["api_key"]["secret"] and fields["api_key"]["required"] and fields["ml_app"]["required"]
+    assert fields["url"]["default"] == "https://api.us5.datadoghq.com" and not fields["url"]["required"]
+
+
 def test_in_privacy_mode_no_content_reaches_datadog(
     admin: stack.Admin, workspace: str, ingest: httpx.Client, datadog: Receiver
 ) -> None:

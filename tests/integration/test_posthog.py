@@ -113,6 +113,15 @@ def test_a_trace_arrives_in_posthog_as_an_ai_generation_event(
     wait_for(lambda: admin.status(workspace, created["id"])["delivered"] == 1, what="status delivered 1")
 
 
+def test_the_posthog_form_takes_the_project_key_as_a_secret_and_a_host(admin: stack.Admin) -> None:
+    types = {kind["type"]: kind for kind in admin.http.get("/v1/destination-types").json()["types"]}
+
+    fields = {field["name"]: field for field in types["posthog"]["fields"]}
+    assert types["posthog"]["title"] == "PostHog" and list(fields) == ["api_key", "host"]
+    assert fields["api_key"]["secret"] and fields["api_key"]["required"]
+    assert fields["host"]["default"] == "https://us.i.posthog.com" and not fields["host"]["required"]
+
+
 def test_in_privacy_mode_no_content_reaches_posthog(
     admin: stack.Admin, workspace: str, ingest: httpx.Client, posthog: Receiver
 ) -> None:

@@ -11,11 +11,11 @@ import re
 from typing import Annotated, Any, ClassVar, Literal
 
 import orjson
-from pydantic import Field, SecretStr, field_validator
+from pydantic import AfterValidator, Field, SecretStr, field_validator
 
 from worker.destination import DestinationConfig, Saved
 from worker.kinds.datadog import spans
-from worker.kinds.otlp_vendor.config import base_url, token
+from worker.kinds.otlp_vendor.config import base_url, secret_token
 from worker.kinds.webhook.target import Target
 
 SPANS_PATH = "/api/intake/llm-obs/v1/trace/spans"
@@ -37,20 +37,15 @@ class DatadogConfig(DestinationConfig):
     CREDENTIALS: ClassVar[str] = "the API key (Organization Settings > API Keys, on the site the URL names)"
 
     type: Literal["datadog"]
-    api_key: SecretStr = Field(min_length=1, max_length=200, title="API Key",
-                               description="A Datadog API key (Organization Settings > API Keys).")
+    api_key: Annotated[SecretStr, AfterValidator(secret_token)] = Field(
+        min_length=1, max_length=200, title="API Key", description="A Datadog API key (Organization Settings > API "
+                                                                   "Keys).")
     ml_app: Annotated[str, Field(min_length=1, max_length=193, title="ML App",
                                  description="The LLM application traces are filed under (e.g. production-app): "
                                              "lowercase letters, digits, '_', '-', ':', '.', '/'.")]
     url: str = Field(default="https://api.us5.datadoghq.com", max_length=2048, title="URL",
                      description="Your Datadog site's API: https://api.us5.datadoghq.com (US5), "
                                  "https://api.datadoghq.com (US1), https://api.datadoghq.eu (EU), ...")
-
-    @field_validator("api_key")
-    @classmethod
-    def _api_key(cls, value: SecretStr) -> SecretStr:
-        token(value.get_secret_value())
-        return value
 
     @field_validator("url")
     @classmethod

@@ -58,6 +58,8 @@ def test_a_failed_trace_is_an_error_span_and_privacy_mode_sends_no_content() -> 
 
     assert failed["status"] == "error"  # DD_API "Span": status "ok" or "error"
     assert failed["meta"]["error"] == {"message": "upstream unavailable", "type": "HTTP 503"}  # DD_API "Error"
+    assert span(stored({**FAILED, "level": "ERROR", "status_code": None, "status_message": None}),
+                privacy_mode=False)["meta"]["error"] == {"message": "error", "type": "error"}
     assert b'"input"' not in private and b'"output"' not in private
     assert b"the secret question" not in private and b"the private answer" not in private
     assert orjson.loads(private)["metrics"]["input_tokens"] == 12  # counts are not content

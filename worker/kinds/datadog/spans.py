@@ -60,8 +60,8 @@ def span(trace: dict[str, Any], *, privacy_mode: bool) -> dict[str, Any]:
         found["session_id"] = str(trace["session_id"])
     if found["status"] == "error":
         status = trace.get("status_code")
-        meta["error"] = {"message": str(trace.get("status_message") or f"HTTP {status}"),
-                         "type": f"HTTP {status}" if status is not None else "error"}
+        kind = f"HTTP {status}" if status is not None else "error"
+        meta["error"] = {"message": str(trace.get("status_message") or kind), "type": kind}
     if not privacy_mode:
         for name, content in (("input", io(request_input(trace.get("request")), role="user")),
                               ("output", io(response_output(trace.get("response")), role="assistant"))):

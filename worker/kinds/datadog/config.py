@@ -31,6 +31,7 @@ class DatadogConfig(DestinationConfig):
     """A Datadog organization's LLM Observability, on one Datadog site."""
 
     TITLE: ClassVar[str] = "Datadog"
+    SUMMARY: ClassVar[str] = "Traces as LLM spans of Datadog LLM Observability, with messages, tokens, cost and tags."
     SECRETS: ClassVar[tuple[str, ...]] = ("api_key",)
     CONNECTION: ClassVar[frozenset[str]] = frozenset({"api_key", "url"})
     LOCATION: ClassVar[frozenset[str]] = frozenset({"url"})

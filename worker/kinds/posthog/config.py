@@ -28,6 +28,7 @@ class PostHogConfig(DestinationConfig):
     """A PostHog project, cloud or self-hosted."""
 
     TITLE: ClassVar[str] = "PostHog"
+    SUMMARY: ClassVar[str] = "Traces as $ai_generation events of PostHog LLM analytics, with tokens, cost and sessions."
     SECRETS: ClassVar[tuple[str, ...]] = ("api_key",)
     CONNECTION: ClassVar[frozenset[str]] = frozenset({"api_key", "host"})
     LOCATION: ClassVar[frozenset[str]] = frozenset({"host"})

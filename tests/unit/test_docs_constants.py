@@ -36,6 +36,8 @@ from worker import tasks as worker_tasks
 from worker.batch import export, parquet, record
 from worker.batch.outbox import LEASE_MS as EXPORT_LEASE_MS
 from worker.cli import api as api_command
+from worker.kinds.datadog import config as datadog_config
+from worker.kinds.posthog import config as posthog_config
 from worker.kinds.s3 import bucket, conntest
 from worker.kinds.s3 import writer as s3_writer
 from worker.kinds.s3.config import S3Config
@@ -305,6 +307,13 @@ CLAIMS = {
                                      rf"{Q},", (outbox.REPLICA_WAIT_MS,)),
     "parquet columns": Claim("docs/performance.md", r"the cost query reads two of (\d+) columns",
                              (len(parquet.SCHEMA),)),
+    # docs/vendors.md
+    "datadog batch": Claim("docs/vendors.md", r"application/json`, up to (\d+) spans a request",
+                           (datadog_config.BATCH_SIZE,)),
+    "datadog ml_app": Claim("docs/vendors.md", r"lowercase letters, digits, `_`, `-`, `:`, `\.`, `/`, up to (\d+) "
+                            r"characters", (schema(datadog_config.DatadogConfig, "ml_app")["maxLength"],)),
+    "posthog batch": Claim("docs/vendors.md", r"application/json`, up to (\d+) events a request",
+                           (posthog_config.BATCH_SIZE,)),
 }
 
 

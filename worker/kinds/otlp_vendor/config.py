@@ -7,6 +7,7 @@ import re
 from typing import Any, ClassVar
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from pydantic import SecretStr
 
 from worker.destination import DestinationConfig, check_url
 from worker.kinds.webhook.target import Target
@@ -30,6 +31,12 @@ def token(value: str) -> str:
     """A key or id that travels in a header: no spaces, colons or control characters."""
     if not _TOKEN.fullmatch(value):
         raise ValueError("must not contain spaces, colons or control characters")
+    return value
+
+
+def secret_token(value: SecretStr) -> SecretStr:
+    """A secret key (``token``'s rule): ``AfterValidator(secret_token)`` on a vendor's key field."""
+    token(value.get_secret_value())
     return value
 
 

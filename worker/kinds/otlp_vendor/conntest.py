@@ -1,6 +1,6 @@
 """The connection tests vendors share: an empty OTLP export (what every OTLP receiver takes), and an authenticated
-read of a vendor API whose answer proves the credentials. Both go through the webhook kind's client, so the fence,
-the timeouts and the error mapping are the webhook's."""
+request to a vendor API whose answer proves the credentials (OTLP vendors and the others alike: Datadog, PostHog).
+Both go through the webhook kind's client, so the fence, the timeouts and the error mapping are the webhook's."""
 
 from __future__ import annotations
 
@@ -22,11 +22,19 @@ def export_test(config: Any, *, allow_private: bool) -> dict[str, Any]:
 
 def authenticated_get(config: VendorConfig, url: str, *, allow_private: bool, missing: str) -> Answer:
     """GET ``url`` with the vendor's credentials; a 2xx answer, else the error it means (a 404 says ``missing``)."""
+    return authenticated("GET", url, body=b"", headers=config.auth(), credentials=config.CREDENTIALS,
+                         allow_private=allow_private, missing=missing)
+
+
+def authenticated(method: str, url: str, *, body: bytes, headers: dict[str, str], credentials: str,
+                  allow_private: bool, missing: str) -> Answer:
+    """A request whose answer proves credentials (any vendor's, OTLP or not): a 2xx answer, else the error it means
+    (401 or 403 ``unauthorized`` naming ``credentials``, a 404 ``not_found`` saying ``missing``)."""
     check_endpoint(url, allow_private=allow_private)
-    answer = client(allow_private=allow_private).send("GET", url, body=b"", headers=config.auth())
+    answer = client(allow_private=allow_private).send(method, url, body=body, headers=headers)
     if answer.status in (404, 405, 410):
         raise DestinationError(f"{missing} (HTTP {answer.status} from {url}).", code="not_found")
-    raise_for(answer, config.CREDENTIALS)
+    raise_for(answer, credentials)
     if not 200 <= answer.status < 300:
         raise DestinationError(f"The vendor refused the request (HTTP {answer.status} from {url}): check the base "
                                "URL.", code="receiver_refused")

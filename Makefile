@@ -29,7 +29,7 @@ receivers: $(RECEIVERS)
 
 .receivers/%/.installed: requirements/receivers/%.txt $(VENV)/.installed
 	python3 -m venv .receivers/$*
-	$(BIN)/uv pip install -q --python .receivers/$*/bin/python --require-hashes -r $<
+	$(BIN)/uv pip install -q --compile-bytecode --python .receivers/$*/bin/python --require-hashes -r $<
 	touch $@
 
 LOCK := $(BIN)/uv pip compile --quiet --universal --python-version 3.11 --generate-hashes --upgrade -c requirements/constraints.txt

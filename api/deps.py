@@ -1,4 +1,7 @@
-"""Dependencies: settings, Redis, and the two kinds of caller (admin, ingest)."""
+"""Dependencies: settings, Redis, and the two kinds of caller (admin, ingest).
+
+The getters are ``async def`` although they await nothing: FastAPI runs a plain function's dependency in its thread
+pool, a hop that cost more than the request's own work on the health check and every ingest request."""
 
 from __future__ import annotations
 
@@ -20,11 +23,15 @@ WORKSPACE_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
 would be path segments)."""
 
 
-def get_redis(request: Request) -> Redis:
+async def app_settings() -> Settings:
+    return get_settings()
+
+
+async def get_redis(request: Request) -> Redis:
     return request.app.state.redis  # type: ignore[no-any-return]
 
 
-def get_outbox(request: Request) -> Outbox:
+async def get_outbox(request: Request) -> Outbox:
     return request.app.state.outbox  # type: ignore[no-any-return]
 
 
@@ -32,15 +39,15 @@ Announce = Callable[[str, list[int]], None]
 """Tells the workers that a destination has traces due (its id, the trace ids to start with)."""
 
 
-def get_announce(request: Request) -> Announce:
+async def get_announce(request: Request) -> Announce:
     return request.app.state.announce  # type: ignore[no-any-return]
 
 
-def get_lockout(request: Request) -> Lockout:
+async def get_lockout(request: Request) -> Lockout:
     return request.app.state.lockout  # type: ignore[no-any-return]
 
 
-SettingsDep = Annotated[Settings, Depends(get_settings)]
+SettingsDep = Annotated[Settings, Depends(app_settings)]
 RedisDep = Annotated[Redis, Depends(get_redis)]
 OutboxDep = Annotated[Outbox, Depends(get_outbox)]
 AnnounceDep = Annotated[Announce, Depends(get_announce)]

@@ -6,12 +6,15 @@ pool, a hop that cost more than the request's own work on the health check and e
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Path, Request
+from fastapi.concurrency import run_in_threadpool
 from redis import Redis
 
 from api.errors import ApiError
+from api.ingest_cache import IngestKeys
 from api.lockout import Locked, Lockout, client_of, same_token
 from api.page import session
 from worker import store
@@ -98,12 +101,23 @@ def ingest_key(request: Request) -> str:
     return key or bearer(request)
 
 
-def ingest_workspace(request: Request, redis: RedisDep) -> str:
-    workspace = store.resolve_ingest_key(redis, key=ingest_key(request))
+@dataclass(frozen=True)
+class Caller:
+    """Who sent an ingest request: the workspace its key belongs to, and the key's digest."""
+
+    workspace: str
+    key_digest: str
+
+
+async def ingest_caller(request: Request, redis: RedisDep) -> Caller:
+    """The key's workspace, as this process read it lately (api/ingest_cache.py), else read now (off the loop)."""
+    digest = store.key_digest(ingest_key(request))
+    known: IngestKeys = request.app.state.ingest_keys
+    workspace = known.kept(digest) or await run_in_threadpool(known.workspace, redis, digest)
     if workspace is None:
         raise ApiError(401, "unauthorized", "unknown or revoked ingest key")
-    return workspace
+    return Caller(workspace, digest)
 
 
 Admin = Depends(require_admin)
-IngestWorkspace = Annotated[str, Depends(ingest_workspace)]
+IngestCaller = Annotated[Caller, Depends(ingest_caller)]

@@ -12,7 +12,9 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import errors
+from api.announcer import Announcer
 from api.deps import Announce
+from api.ingest_cache import IngestKeys, Routings
 from api.lockout import Lockout
 from api.page import routes as page
 from api.routes import destination_types, destinations, health, ingest, status, workspaces
@@ -34,8 +36,10 @@ def create_app(announce: Announce = celery_app.announce) -> FastAPI:
         app.state.redis = redis
         app.state.outbox = Outbox(redis)
         app.state.lockout = Lockout(redis)
-        app.state.announce = announce
+        app.state.ingest_keys, app.state.routings = IngestKeys(), Routings()
+        app.state.announce = announcer = Announcer(announce)
         yield
+        announcer.close()
         redis.close()
 
     app = FastAPI(title="tracedrop", version="0.1.0", lifespan=lifespan)

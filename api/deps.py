@@ -1,14 +1,20 @@
-"""Dependencies: settings, Redis, and the two kinds of caller (admin, ingest)."""
+"""Dependencies: settings, Redis, and the two kinds of caller (admin, ingest).
+
+The getters are ``async def`` although they await nothing: FastAPI runs a plain function's dependency in its thread
+pool, a hop that cost more than the request's own work on the health check and every ingest request."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Path, Request
+from fastapi.concurrency import run_in_threadpool
 from redis import Redis
 
 from api.errors import ApiError
+from api.ingest_cache import IngestKeys
 from api.lockout import Locked, Lockout, client_of, same_token
 from api.page import session
 from worker import store
@@ -20,11 +26,15 @@ WORKSPACE_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
 would be path segments)."""
 
 
-def get_redis(request: Request) -> Redis:
+async def app_settings() -> Settings:
+    return get_settings()
+
+
+async def get_redis(request: Request) -> Redis:
     return request.app.state.redis  # type: ignore[no-any-return]
 
 
-def get_outbox(request: Request) -> Outbox:
+async def get_outbox(request: Request) -> Outbox:
     return request.app.state.outbox  # type: ignore[no-any-return]
 
 
@@ -32,15 +42,15 @@ Announce = Callable[[str, list[int]], None]
 """Tells the workers that a destination has traces due (its id, the trace ids to start with)."""
 
 
-def get_announce(request: Request) -> Announce:
+async def get_announce(request: Request) -> Announce:
     return request.app.state.announce  # type: ignore[no-any-return]
 
 
-def get_lockout(request: Request) -> Lockout:
+async def get_lockout(request: Request) -> Lockout:
     return request.app.state.lockout  # type: ignore[no-any-return]
 
 
-SettingsDep = Annotated[Settings, Depends(get_settings)]
+SettingsDep = Annotated[Settings, Depends(app_settings)]
 RedisDep = Annotated[Redis, Depends(get_redis)]
 OutboxDep = Annotated[Outbox, Depends(get_outbox)]
 AnnounceDep = Annotated[Announce, Depends(get_announce)]
@@ -91,12 +101,23 @@ def ingest_key(request: Request) -> str:
     return key or bearer(request)
 
 
-def ingest_workspace(request: Request, redis: RedisDep) -> str:
-    workspace = store.resolve_ingest_key(redis, key=ingest_key(request))
+@dataclass(frozen=True)
+class Caller:
+    """Who sent an ingest request: the workspace its key belongs to, and the key's digest."""
+
+    workspace: str
+    key_digest: str
+
+
+async def ingest_caller(request: Request, redis: RedisDep) -> Caller:
+    """The key's workspace, as this process read it lately (api/ingest_cache.py), else read now (off the loop)."""
+    digest = store.key_digest(ingest_key(request))
+    known: IngestKeys = request.app.state.ingest_keys
+    workspace = known.kept(digest) or await run_in_threadpool(known.workspace, redis, digest)
     if workspace is None:
         raise ApiError(401, "unauthorized", "unknown or revoked ingest key")
-    return workspace
+    return Caller(workspace, digest)
 
 
 Admin = Depends(require_admin)
-IngestWorkspace = Annotated[str, Depends(ingest_workspace)]
+IngestCaller = Annotated[Caller, Depends(ingest_caller)]

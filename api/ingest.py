@@ -12,14 +12,16 @@ from typing import Any
 import orjson
 from redis import Redis
 
-from api.deps import Announce
+from api.deps import Announce, Caller
 from api.errors import ApiError
 from api.formats.detect import decode
 from api.formats.model import Decoded, Item, TooMany, Undecodable
-from worker import keys, store
-from worker.outbox import NotReplicated, Outbox, WorkspaceFull
+from api.ingest_cache import Routings
+from worker import keys
+from worker.outbox import Guard, KeyRevoked, NotReplicated, Outbox, StaleRouting, WorkspaceFull
 from worker.routing import selects
 from worker.settings import Settings
+from worker.store import Routing
 from worker.trace import TraceIn, stored_form, validate_trace
 
 log = logging.getLogger("tracedrop.api")
@@ -122,25 +124,45 @@ FULL_RETRY_AFTER = 5
 """Seconds a workspace at its cap of stored bytes is told to wait (deliveries bring it under)."""
 
 
-def accept(traces: list[TraceIn], *, workspace: str, redis: Redis, outbox: Outbox, announce: Announce,
-           replicas: int = 0, cap: int = 0) -> int:
+ROUTING_ATTEMPTS = 3
+"""Accepts tried with a routing read anew, when the workspace's routing changes under each (then 503)."""
+
+
+def accept(traces: list[TraceIn], *, caller: Caller, redis: Redis, outbox: Outbox, announce: Announce,
+           routings: Routings, replicas: int = 0, cap: int = 0) -> int:
     """Store each valid trace with the destinations it is owed to; return how many. 503 ``workspace_full`` when the
-    workspace holds ``cap`` stored bytes already (0: no cap)."""
+    workspace holds ``cap`` stored bytes already (0: no cap); 401 when the key was revoked meanwhile."""
     if not traces:
         return 0
-    enabled, routes = store.routes(redis, workspace=workspace)
-    if not enabled:
-        redis.hincrby(keys.DISCARDED, workspace, len(traces))
-        return len(traces)
-    owed: list[tuple[bytes, list[str]]] = []
-    for trace in traces:
-        data = stored_form(trace)
-        owed.append((orjson.dumps(data), [r["id"] for r in routes if selects(r, data)]))
+    workspace = caller.workspace
+    stored = [stored_form(trace) for trace in traces]
+    bodies = [orjson.dumps(data) for data in stored]
+    for _ in range(ROUTING_ATTEMPTS):
+        routing = routings.routing(redis, workspace)
+        if not routing.enabled:
+            redis.hincrby(keys.DISCARDED, workspace, len(traces))
+            return len(traces)
+        try:
+            return _store(stored, bodies, routing, caller=caller, redis=redis, outbox=outbox, announce=announce,
+                          replicas=replicas, cap=cap)
+        except StaleRouting:
+            routings.forget(workspace)
+    raise ApiError(503, "routing_changing", "the workspace's destinations changed while the traces were stored, "
+                   f"{ROUTING_ATTEMPTS} times: nothing was stored, try again", headers={"Retry-After": "1"})
+
+
+def _store(stored: list[dict[str, Any]], bodies: list[bytes], routing: Routing, *, caller: Caller, redis: Redis,
+           outbox: Outbox, announce: Announce, replicas: int, cap: int) -> int:
+    workspace, routes = caller.workspace, routing.routes
+    owed = [(body, [r["id"] for r in routes if selects(r, data)]) for data, body in zip(stored, bodies, strict=True)]
     ROOM.check(redis)
     per_trace = {r["id"] for r in routes if r.get("mode", "per_trace") == "per_trace"}
     announced = [(body, [d for d in ids if d in per_trace]) for body, ids in owed]
     try:
-        trace_ids = outbox.accept(owed, workspace=workspace, replicas=replicas, cap=cap)
+        trace_ids = outbox.accept(owed, workspace=workspace, replicas=replicas, cap=cap,
+                                  guard=Guard(routing.version, caller.key_digest))
+    except KeyRevoked:
+        raise ApiError(401, "unauthorized", "unknown or revoked ingest key") from None
     except WorkspaceFull as exc:
         raise ApiError(503, "workspace_full", f"{exc}: nothing was stored; its destinations are still owed what it "
                        "sent before, try again once they took it", headers={"Retry-After": str(FULL_RETRY_AFTER)}
@@ -150,22 +172,17 @@ def accept(traces: list[TraceIn], *, workspace: str, redis: Redis, outbox: Outbo
         raise ApiError(503, "not_replicated", f"{exc}: the traces may still be delivered; send them again (a "
                        "per-trace object lands on the same key)", headers={"Retry-After": "1"}) from None
     announce_new(announce, trace_ids, announced)
-    return len(traces)
+    return len(stored)
 
 
 def announce_new(announce: Announce, trace_ids: list[int], owed: list[tuple[bytes, list[str]]]) -> None:
-    """One announcement per destination naming its new traces. Losing one loses nothing: the outbox
-    keeps the traces and the reconciler re-announces them."""
+    """Each destination's new traces to the announcer (api/announcer.py), which sends them off the request."""
     by_destination: dict[str, list[int]] = defaultdict(list)
     for trace_id, (_, destinations) in zip(trace_ids, owed, strict=True):
         for destination_id in destinations:
             by_destination[destination_id].append(trace_id)
     for destination_id, ids in by_destination.items():
-        try:
-            announce(destination_id, ids)
-        except Exception:
-            log.warning("announce failed; the reconciler will pick these up",
-                        extra={"destination": destination_id, "count": len(ids)})
+        announce(destination_id, ids)
 
 
 def count_ignored(redis: Redis, workspace: str, count: int) -> None:

@@ -5,13 +5,16 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import errors
+from api.announcer import Announcer
 from api.deps import Announce
+from api.ingest_cache import IngestKeys, Routings
 from api.lockout import Lockout
 from api.page import routes as page
 from api.routes import destination_types, destinations, health, ingest, status, workspaces
@@ -33,8 +36,10 @@ def create_app(announce: Announce = celery_app.announce) -> FastAPI:
         app.state.redis = redis
         app.state.outbox = Outbox(redis)
         app.state.lockout = Lockout(redis)
-        app.state.announce = announce
+        app.state.ingest_keys, app.state.routings = IngestKeys(), Routings()
+        app.state.announce = announcer = Announcer(announce)
         yield
+        announcer.close()
         redis.close()
 
     app = FastAPI(title="tracedrop", version="0.1.0", lifespan=lifespan)
@@ -43,14 +48,29 @@ def create_app(announce: Announce = celery_app.announce) -> FastAPI:
         app.include_router(module.router)
     app.mount("/admin/static", StaticFiles(directory=Path(page.__file__).parent / "static"), name="static")
 
-    @app.middleware("http")
-    async def security_headers(request: Request, call_next: Any) -> Response:
-        response: Response = await call_next(request)
-        if request.url.path.startswith("/admin"):  # the API's own /docs page loads Swagger UI from a CDN
-            response.headers.update(SECURITY_HEADERS)
-        return response
-
+    app.add_middleware(SecurityHeaders)
     return app
+
+
+class SecurityHeaders:
+    """Adds SECURITY_HEADERS to every answer under /admin (the API's own /docs page loads Swagger UI from a CDN).
+    Plain ASGI: Starlette's ``BaseHTTPMiddleware`` runs every request in a task group of its own, which cost more
+    than a health check's whole answer."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith("/admin"):
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                MutableHeaders(scope=message).update(SECURITY_HEADERS)
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
 
 
 SECURITY_HEADERS = {

@@ -2,24 +2,23 @@
 with the compression dictionary it trained from its own traces.
 
 Until a dictionary is current (``td:zd`` holds its id), the bodies ingest stores (those owed to a destination) are
-also kept as samples, the newest ``SAMPLES`` in ``td:zds``; once there are that many, the heartbeat trains a
-dictionary from them, stores it in ``td:zd:{id}`` for good, makes it current and drops the samples. Every frame
-names its dictionary by id (in the zstd frame header), so any process reads any body: a frame without a dictionary
-(stored before one existed) and a plain body (stored before compression; JSON always starts with ``{``) read as
-they always did. Deleting ``td:zd`` makes the deployment train a new one from its newest traces; a ``td:zd:{id}``
-is never deleted, since bodies stored with it may still be owed.
+also kept as samples, as stored, by the accept script: the newest ``SAMPLES`` in ``td:zds``; once there are that
+many, the heartbeat trains a dictionary from them, stores it in ``td:zd:{id}`` for good, makes it current and drops
+the samples. Every frame names its dictionary by id (in the zstd frame header), so any process reads any body: a
+frame without a dictionary (stored before one existed) and a plain body (stored before compression; JSON always
+starts with ``{``) read as they always did. Deleting ``td:zd`` makes the deployment train a new one from its newest
+traces; a ``td:zd:{id}`` is never deleted, since bodies stored with it may still be owed.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import threading
 import time
 from typing import cast
 
 import zstandard
-from redis import Redis, RedisError
+from redis import Redis
 
 from worker import keys
 from worker.errors import MissingDictionary
@@ -104,20 +103,17 @@ class Bodies:
         dict_id = dictionary_id(stored)
         return unpack(stored, self.dictionary(dict_id) if dict_id else None)
 
-    def sample(self, accepted: list[bytes]) -> None:
-        """Keep accepted JSON bodies as samples while the deployment has no dictionary; never fails the caller."""
-        if self._current[1] is not None or not accepted:
-            return
-        with contextlib.suppress(RedisError), self.redis.pipeline(transaction=False) as pipe:
-            pipe.lpush(keys.DICTIONARY_SAMPLES, *accepted[:SAMPLES])
-            pipe.ltrim(keys.DICTIONARY_SAMPLES, 0, SAMPLES - 1)
-            pipe.execute()
+    def samples_wanted(self) -> int:
+        """How many of the newest accepted bodies to keep as samples: ``SAMPLES`` while the deployment has no
+        dictionary (as this process knows), else none. The accept script keeps them, as stored."""
+        return SAMPLES if self._current[1] is None else 0
 
     def train(self) -> int | None:
         """With ``SAMPLES`` samples kept and no dictionary current: train one, store it, make it current; its id."""
         if self.redis.exists(keys.DICTIONARY) or self.redis.llen(keys.DICTIONARY_SAMPLES) < SAMPLES:
             return None
-        samples = cast(list[bytes | bytearray | memoryview], self.redis.lrange(keys.DICTIONARY_SAMPLES, 0, SAMPLES - 1))
+        kept = cast(list[bytes], self.redis.lrange(keys.DICTIONARY_SAMPLES, 0, SAMPLES - 1))
+        samples: list[bytes | bytearray | memoryview] = [unpack(sample) for sample in kept]  # stored without one
         try:
             dictionary = zstandard.train_dictionary(DICTIONARY_BYTES, samples, level=LEVEL)
         except zstandard.ZstdError as exc:  # too few bytes to learn from: sample again

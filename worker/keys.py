@@ -118,6 +118,17 @@ def workspace(name: str) -> str:
     return f"td:ws:{name}"
 
 
+def routes(workspace_name: str) -> str:
+    """A workspace's destinations' routing rules, by destination id."""
+    return f"td:ws:{workspace_name}:routes"
+
+
+def routes_version(workspace_name: str) -> str:
+    """Counts the changes of what ingest routes by (broadcast on or off, a destination's rules): an api process that
+    routed by an older version has its accept refused, and reads them again."""
+    return f"td:ws:{workspace_name}:rv"
+
+
 def rate_window(workspace_name: str) -> str:
     return f"td:rl:{workspace_name}"
 

@@ -104,6 +104,23 @@ class WorkspaceFull(Exception):
         self.workspace, self.cap = workspace, cap
 
 
+class StaleRouting(Exception):
+    """The workspace's routing changed since the caller read it (``Guard.version``): nothing was stored."""
+
+
+class KeyRevoked(Exception):
+    """The ingest key the traces came with is gone: nothing was stored."""
+
+
+@dataclass(frozen=True)
+class Guard:
+    """What an accept checks first, in the same script: the workspace's routing is still at ``version`` (so the
+    caller routed by today's destinations and broadcast switch) and the ingest key (by digest) still exists."""
+
+    version: str
+    key_digest: str
+
+
 class Outbox:
     """What each destination is owed, and every change to it."""
 
@@ -114,14 +131,16 @@ class Outbox:
                                "probe_failed", "dead", "replay", "forget", "stale", "status", "bodies")
 
     def accept(self, owed: list[tuple[bytes, list[str]]], *, workspace: str = "", replicas: int = 0,
-               cap: int = 0) -> list[int]:
+               cap: int = 0, guard: Guard | None = None) -> list[int]:
         """Store traces with the destinations each is owed to, and count them, atomically; return their ids.
 
         Refused as a whole (a RedisError) when Redis is unreachable or full, and (WorkspaceFull) when the workspace's
         stored bytes already reach ``cap`` (0: no cap); a trace's bytes count once, however many destinations owe it,
         until its record is released. With ``replicas``, Redis ``WAIT``s on
         the same connection until that many replicas hold the traces, for at most REPLICA_WAIT_MS; when fewer did,
-        NotReplicated says so (the traces are stored on the master all the same, and owed).
+        NotReplicated says so (the traces are stored on the master all the same, and owed). With a ``guard``,
+        StaleRouting or KeyRevoked when it does not hold, nothing stored. While the deployment has no compression
+        dictionary, the bodies of owed traces are kept as its samples (worker/bodies.py) by the same script.
         """
         positions: dict[str, int] = {}
         traces: list[Any] = []
@@ -130,9 +149,12 @@ class Outbox:
             traces += [positions.setdefault(d, len(positions) + 1) for d in destinations]
         accept = self.scripts.accept
         call: dict[str, Any] = {"sequence": keys.SEQUENCE, "destinations": keys.DESTINATIONS, "accepted": keys.ACCEPTED,
-                "stored": keys.STORED_BYTES,
+                "stored": keys.STORED_BYTES, "samples": keys.DICTIONARY_SAMPLES,
+                "routes_version": keys.routes_version(workspace) if guard else "",
+                "ingest_key": keys.ingest_key(guard.key_digest) if guard else "",
                 "owed_and_stats": [key for d in positions for key in (keys.owed(d), keys.stats(d))],
                 "workspace": workspace, "cap": cap, "count": len(owed), "destination_ids": " ".join(positions),
+                "version": guard.version if guard else "", "keep_samples": self.codec.samples_wanted(),
                 "traces": traces}
         if not replicas:
             first = int(accept(**call))
@@ -141,9 +163,12 @@ class Outbox:
                 accept(client=pipe, **call)
                 pipe.execute_command("WAIT", replicas, REPLICA_WAIT_MS)
                 first, acknowledged = pipe.execute()
+        if int(first) == -2:
+            raise StaleRouting(workspace)
+        if int(first) == -3:
+            raise KeyRevoked(workspace)
         if int(first) < 0:
             raise WorkspaceFull(workspace, cap)
-        self.codec.sample([body for body, destinations in owed if destinations])
         trace_ids = [int(first) + i for i in range(len(owed))]
         if replicas and int(acknowledged) < replicas:
             raise NotReplicated(trace_ids, int(acknowledged), replicas)

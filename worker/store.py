@@ -6,6 +6,7 @@ import hashlib
 import secrets
 import time
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
@@ -38,6 +39,7 @@ def put_workspace(redis: Redis, *, workspace: str, broadcast_enabled: bool) -> t
     created = bool(redis.hsetnx(_ws(workspace), "created_at", now_iso()))
     with redis.pipeline() as pipe:
         pipe.hset(_ws(workspace), "broadcast_enabled", "1" if broadcast_enabled else "0")
+        pipe.incr(keys.routes_version(workspace))
         pipe.sadd(keys.WORKSPACES, workspace)
         pipe.execute()
     record_audit(redis, workspace=workspace, action="workspace.created" if created else "workspace.updated",
@@ -95,9 +97,9 @@ def revoke_ingest_key(redis: Redis, *, workspace: str, key_id: str) -> bool:
     return True
 
 
-def resolve_ingest_key(redis: Redis, *, key: str) -> str | None:
-    """The workspace an ingest key belongs to, or None."""
-    raw = redis.get(keys.ingest_key(key_digest(key)))
+def resolve_key_digest(redis: Redis, digest: str) -> str | None:
+    """The workspace of the ingest key with this digest, or None."""
+    raw = redis.get(keys.ingest_key(digest))
     return orjson.loads(raw)["workspace"] if raw else None
 
 
@@ -112,7 +114,8 @@ def save_destination(redis: Redis, *, destination: Destination, secret_key: str,
                      changed: list[str] | None = None) -> None:
     with redis.pipeline() as pipe:
         pipe.set(keys.destination(destination.id), orjson.dumps(destination.stored(secret_key=secret_key)))
-        pipe.hset(f"{_ws(destination.workspace)}:routes", destination.id, orjson.dumps(destination.route()))
+        pipe.hset(keys.routes(destination.workspace), destination.id, orjson.dumps(destination.route()))
+        pipe.incr(keys.routes_version(destination.workspace))
         pipe.sadd(keys.DESTINATIONS, destination.id)
         pipe.execute()
     detail = destination.public() if changed is None else {**destination.public(), "changed": changed}
@@ -131,7 +134,7 @@ def decode_destination(raw: bytes, *, secret_key: str) -> Destination:
 
 
 def list_destinations(redis: Redis, *, workspace: str, secret_key: str) -> list[Destination]:
-    ids = sorted(i.decode() for i in redis.hkeys(f"{_ws(workspace)}:routes"))
+    ids = sorted(i.decode() for i in redis.hkeys(keys.routes(workspace)))
     loaded = (load_destination(redis, destination_id=i, secret_key=secret_key) for i in ids)
     return sorted((d for d in loaded if d is not None), key=lambda d: d.created_at)
 
@@ -139,20 +142,32 @@ def list_destinations(redis: Redis, *, workspace: str, secret_key: str) -> list[
 def delete_destination(redis: Redis, *, destination: Destination) -> None:
     with redis.pipeline() as pipe:
         pipe.delete(keys.destination(destination.id))
-        pipe.hdel(f"{_ws(destination.workspace)}:routes", destination.id)
+        pipe.hdel(keys.routes(destination.workspace), destination.id)
+        pipe.incr(keys.routes_version(destination.workspace))
         pipe.srem(keys.DESTINATIONS, destination.id)
         pipe.execute()
     record_audit(redis, workspace=destination.workspace, action="destination.deleted",
                  detail={"id": destination.id, "name": destination.name})
 
 
-def routes(redis: Redis, *, workspace: str) -> tuple[bool, list[dict[str, Any]]]:
-    """Whether broadcast is on for the workspace, and its destinations' routing rules; one round trip."""
-    with redis.pipeline(transaction=False) as pipe:
+@dataclass(frozen=True)
+class Routing:
+    """What ingest routes a workspace's traces by: whether broadcast is on, its destinations' routing rules, and
+    the version of both (``keys.routes_version``, raised by every change of either)."""
+
+    enabled: bool
+    routes: list[dict[str, Any]]
+    version: str
+
+
+def routing(redis: Redis, *, workspace: str) -> Routing:
+    """The workspace's routing as one snapshot (MULTI), in one round trip."""
+    with redis.pipeline() as pipe:
         pipe.hget(_ws(workspace), "broadcast_enabled")
-        pipe.hvals(f"{_ws(workspace)}:routes")
-        enabled, raw_routes = pipe.execute()
-    return enabled == b"1", [orjson.loads(r) for r in raw_routes]
+        pipe.hvals(keys.routes(workspace))
+        pipe.get(keys.routes_version(workspace))
+        enabled, raw_routes, version = pipe.execute()
+    return Routing(enabled == b"1", [orjson.loads(r) for r in raw_routes], (version or b"0").decode())
 
 
 # -- audit --------------------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
 from api.body import read_body
-from api.deps import AnnounceDep, IngestWorkspace, OutboxDep, RedisDep, SettingsDep
+from api.deps import AnnounceDep, IngestCaller, OutboxDep, RedisDep, SettingsDep
 from api.formats import answers
 from api.formats.model import Decoded
 from api.ingest import Checked, accept, check, count_ignored, decode_body
@@ -48,7 +48,7 @@ _INGEST_ROUTE: dict[str, Any] = {
 @router.put("/v1/traces", **_INGEST_ROUTE)
 @router.post("/v1/traces", **_INGEST_ROUTE)
 async def ingest(
-    request: Request, workspace: IngestWorkspace, settings: SettingsDep, redis: RedisDep, outbox: OutboxDep,
+    request: Request, caller: IngestCaller, settings: SettingsDep, redis: RedisDep, outbox: OutboxDep,
     announce: AnnounceDep,
 ) -> Response:
     content_type = request.headers.get("content-type", "")
@@ -59,10 +59,11 @@ async def ingest(
     def read_and_store() -> tuple[Decoded, Checked, int]:
         decoded = decode_body(raw, content_type, settings.max_traces_per_request)
         checked = check(decoded, len(raw), settings)
-        accepted = accept(checked.traces, workspace=workspace, redis=redis, outbox=outbox, announce=announce,
-                          replicas=settings.redis_min_replicas, cap=settings.max_workspace_bytes)
+        accepted = accept(checked.traces, caller=caller, redis=redis, outbox=outbox, announce=announce,
+                          routings=request.app.state.routings, replicas=settings.redis_min_replicas,
+                          cap=settings.max_workspace_bytes)
         if decoded.ignored:
-            count_ignored(redis, workspace, decoded.ignored)
+            count_ignored(redis, caller.workspace, decoded.ignored)
         return decoded, checked, accepted
 
     decoded, checked, accepted = await run_in_threadpool(read_and_store)  # CPU and Redis work off the event loop

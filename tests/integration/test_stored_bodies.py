@@ -130,22 +130,25 @@ def own_redis(tmp_path: Path) -> Iterator[Redis]:
 
 def test_a_dictionary_is_trained_from_the_samples_and_every_older_body_still_reads(own_redis: Redis) -> None:
     rng = random.Random(3)
-    before, after = Bodies(own_redis), Bodies(own_redis)
+    box, after = Outbox(own_redis), Bodies(own_redis)
+    before = box.codec
+    own_redis.sadd(keys.DESTINATIONS, "dst_1")
     traces = [orjson.dumps(chat_trace(i, rng)) for i in range(SAMPLES + 1)]
     older = [before.pack(t) for t in traces[:SAMPLES]]
     assert {dictionary_id(body) for body in older} == {0}
     assert before.train() is None  # not yet sampled
-    before.sample(traces[:SAMPLES - 1])
+    box.accept([(trace, ["dst_1"]) for trace in traces[:SAMPLES - 1]])  # the accept script keeps them
+    box.accept([(trace, []) for trace in traces[:SAMPLES - 1]])  # owed to none: not stored, not sampled
     assert before.train() is None  # one sample short
 
-    before.sample(traces[SAMPLES - 1:SAMPLES])
+    box.accept([(traces[SAMPLES - 1], ["dst_1"])])
     dict_id = before.train()
 
     assert dict_id and int(own_redis.get(keys.DICTIONARY)) == dict_id
     assert own_redis.exists(keys.DICTIONARY_SAMPLES) == 0
     newer = after.pack(traces[SAMPLES])
     assert dictionary_id(newer) == dict_id and len(newer) < len(pack(traces[SAMPLES])) * 0.8
-    after.sample(traces)  # a deployment with a dictionary samples no more
+    Outbox(own_redis).accept([(trace, ["dst_1"]) for trace in traces])  # with a dictionary, no more samples
     assert own_redis.exists(keys.DICTIONARY_SAMPLES) == 0
     reader = Bodies(own_redis)
     assert [reader.unpack(body) for body in [*older, newer, traces[0]]] == [*traces, traces[0]]
@@ -187,8 +190,9 @@ def test_the_deployment_trains_its_dictionary_and_delivers_bodies_stored_with_it
     older = stored_form(TraceIn.model_validate(chat_trace(sent, rng)))
     Outbox(redis).scripts.accept(
         sequence=keys.SEQUENCE, destinations=keys.DESTINATIONS, accepted=keys.ACCEPTED, stored=keys.STORED_BYTES,
+        samples=keys.DICTIONARY_SAMPLES, routes_version="", ingest_key="",
         owed_and_stats=[keys.owed(per_trace), keys.stats(per_trace)], workspace=workspace, cap=0, count=1,
-        destination_ids=per_trace, traces=[pack(orjson.dumps(older)), 1, 1])
+        destination_ids=per_trace, version="", keep_samples=0, traces=[pack(orjson.dumps(older)), 1, 1])
     found = all_keys(s3, bucket, {key_of(i) for i in range(first, sent + 1)}, timeout=60)
     objects = s3.objects(bucket)
     assert orjson.loads(objects[key_of(sent)]) == build_document(older, privacy_mode=False)

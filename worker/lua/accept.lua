@@ -1,13 +1,21 @@
 -- Store new traces and owe each to its destinations, atomically: one record per trace, one outbox entry per
 -- destination that still exists (one deleted since the caller read the routes is skipped), the records' bytes added
--- to the workspace's. Returns the first id; -1, storing nothing, when the workspace holds its cap of stored bytes.
--- KEYS: sequence destinations accepted stored owed_and_stats...
--- ARGV: workspace cap count destination_ids traces...
+-- to the workspace's. Returns the first id; -1, storing nothing, when the workspace holds its cap of stored bytes;
+-- with a version, -2 when the workspace's routing changed since the caller read it at that version (it reads it
+-- again and routes anew) and -3 when the ingest key is gone (revoked), storing nothing either.
+-- KEYS: sequence destinations accepted stored samples routes_version ingest_key owed_and_stats...
+-- ARGV: workspace cap count destination_ids version keep_samples traces...
 -- owed_and_stats: each destination's owed and stats keys, in the order of destination_ids (space-separated);
 -- traces: per trace its body, how many destinations it is owed to, and their positions (from 1) in that list;
--- workspace: '' for none; cap: the workspace's stored bytes beyond which nothing more is stored (0: none).
+-- workspace: '' for none; cap: the workspace's stored bytes beyond which nothing more is stored (0: none);
+-- version: the routing version the caller routed by ('' to check neither it nor the key);
+-- keep_samples: keep the bodies of owed traces, the newest this many, in the samples list (0: none).
 -- USES: now words trace state stored
-local workspace, n = ARGV[1], tonumber(ARGV[3])
+local workspace, n, version, samples = ARGV[1], tonumber(ARGV[3]), ARGV[5], tonumber(ARGV[6])
+if version ~= '' then
+  if (redis.call('GET', KEYS[6]) or '0') ~= version then return -2 end
+  if redis.call('EXISTS', KEYS[7]) == 0 then return -3 end
+end
 if workspace ~= '' and ARGV[4] ~= '' and stored_full(KEYS[4], workspace, tonumber(ARGV[2])) then return -1 end
 local first = redis.call('INCRBY', KEYS[1], n) - n + 1
 local exists, per_dest = {}, {}
@@ -15,7 +23,7 @@ for at, dest in ipairs(words(ARGV[4])) do
   exists[at] = redis.call('SISMEMBER', KEYS[2], dest) == 1
   per_dest[at] = 0
 end
-local i, bytes = 5, 0
+local i, bytes, sampled = 7, 0, 0
 for k = 0, n - 1 do
   local tid = first + k
   local body, count = ARGV[i], tonumber(ARGV[i + 1])
@@ -25,7 +33,7 @@ for k = 0, n - 1 do
     local at = tonumber(ARGV[i])
     i = i + 1
     if exists[at] then
-      redis.call('ZADD', KEYS[3 + 2 * at], now, tid)
+      redis.call('ZADD', KEYS[6 + 2 * at], now, tid)
       per_dest[at] = per_dest[at] + 1
       owed = owed + 1
     end
@@ -33,10 +41,15 @@ for k = 0, n - 1 do
   if owed > 0 then
     redis.call('SET', body_key(tid), trace_record(owed, now, body))
     bytes = bytes + #body
+    if sampled < samples then
+      redis.call('LPUSH', KEYS[5], body)
+      sampled = sampled + 1
+    end
   end
 end
+if sampled > 0 then redis.call('LTRIM', KEYS[5], 0, samples - 1) end
 for at, count in ipairs(per_dest) do
-  if count > 0 then state_accepted(KEYS[4 + 2 * at], count, workspace) end
+  if count > 0 then state_accepted(KEYS[7 + 2 * at], count, workspace) end
 end
 if workspace ~= '' then
   redis.call('HINCRBY', KEYS[3], workspace, n)

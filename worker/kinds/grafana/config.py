@@ -25,6 +25,7 @@ class GrafanaConfig(VendorConfig):
     """A Grafana Cloud stack's traces."""
 
     TITLE: ClassVar[str] = "Grafana Cloud"
+    SUMMARY: ClassVar[str] = "Traces to Grafana Cloud Traces (Tempo) with the GenAI conventions, queryable in TraceQL."
     SECRETS: ClassVar[tuple[str, ...]] = ("api_key",)
     CONNECTION: ClassVar[frozenset[str]] = frozenset({"base_url", "instance_id", "api_key"})
     LOCATION: ClassVar[frozenset[str]] = frozenset({"base_url"})

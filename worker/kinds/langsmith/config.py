@@ -28,6 +28,7 @@ class LangSmithConfig(VendorConfig):
     """A LangSmith project, cloud (US, EU, ...) or self-hosted."""
 
     TITLE: ClassVar[str] = "LangSmith"
+    SUMMARY: ClassVar[str] = "Traces as LangSmith LLM runs, with model, token usage, inputs and outputs, in a project."
     SECRETS: ClassVar[tuple[str, ...]] = ("api_key",)
     CONNECTION: ClassVar[frozenset[str]] = frozenset({"api_key", "project", "endpoint"})
     LOCATION: ClassVar[frozenset[str]] = frozenset({"endpoint"})

@@ -23,6 +23,7 @@ class NewRelicConfig(VendorConfig):
     """A New Relic account's traces."""
 
     TITLE: ClassVar[str] = "New Relic"
+    SUMMARY: ClassVar[str] = "Traces to New Relic's OTLP endpoint with the GenAI conventions, queryable in NRQL."
     SECRETS: ClassVar[tuple[str, ...]] = ("license_key",)
     CONNECTION: ClassVar[frozenset[str]] = frozenset({"license_key", "region", "endpoint"})
     LOCATION: ClassVar[frozenset[str]] = frozenset({"region", "endpoint"})

@@ -40,6 +40,7 @@ class SentryConfig(VendorConfig):
     """A Sentry project's traces."""
 
     TITLE: ClassVar[str] = "Sentry"
+    SUMMARY: ClassVar[str] = "Traces to a Sentry project's OTLP endpoint with the GenAI conventions."
     SECRETS: ClassVar[tuple[str, ...]] = ("dsn",)
     CONNECTION: ClassVar[frozenset[str]] = frozenset({"otlp_endpoint", "dsn"})
     LOCATION: ClassVar[frozenset[str]] = frozenset({"otlp_endpoint"})

@@ -6,6 +6,8 @@ holds it to its vendor's documented contract (none of them runs here). Where eac
   attribute and event mapping": ``langsmith.span.kind`` is the run type, ``gen_ai.request.model``,
   ``gen_ai.request.temperature``, ``gen_ai.usage.input_tokens``/``output_tokens``/``total_tokens``,
   ``gen_ai.input.messages``/``gen_ai.output.messages`` become the run's model, parameters, usage, inputs, outputs).
+- LANGSMITH_THREADS: https://docs.langchain.com/langsmith/threads (a run's ``session_id`` metadata key groups a
+  conversation's traces into a thread).
 - LANGSMITH_SDK: LangSmith's SDK, ``Client.read_project`` (github.com/langchain-ai/langsmith-sdk,
   python/langsmith/client.py): a project is read with ``GET {api}/sessions?name=<project>&limit=1`` and the
   ``x-api-key`` header, answered with a list of projects; https://docs.langchain.com/langsmith/log-traces-to-project:
@@ -103,7 +105,9 @@ VENDORS = {
         tested={"project": PROJECT, "project_exists": True},
         reads={"langsmith.span.kind": "llm", "gen_ai.request.model": "openai/gpt-4o",  # LANGSMITH_OTEL
                "gen_ai.request.temperature": 0.2, "gen_ai.usage.input_tokens": "12",
-               "gen_ai.usage.output_tokens": "40", "gen_ai.usage.total_tokens": "52"},
+               "gen_ai.usage.output_tokens": "40", "gen_ai.usage.total_tokens": "52",
+               # LANGSMITH_OTEL: langsmith.metadata.{key} is run metadata; LANGSMITH_THREADS: session_id threads
+               "langsmith.metadata.user_id": "user-42", "langsmith.metadata.session_id": "sess-9"},
         api=langsmith_api),
     "grafana": Vendor(
         "grafana", "api_key", lambda r: {"base_url": r.origin, "instance_id": "123456", "api_key": "glc_grafana-token"},

@@ -5,23 +5,37 @@ Sent as https://docs.langchain.com/langsmith/trace-with-opentelemetry says: OTLP
 with ``x-api-key`` and ``Langsmith-Project``; the spans speak the GenAI conventions, which LangSmith maps to a run's
 model, invocation parameters, token usage, inputs and outputs, plus ``langsmith.span.kind: llm`` (the run type:
 tracedrop's ``gen_ai.operation.name`` is the gateway's API type, such as ``oai_completions``, which LangSmith does not
-map to one).
+map to one), and the user, session and tags in LangSmith's own names (``langsmith.metadata.*``,
+``langsmith.span.tags``; https://docs.langchain.com/langsmith/threads: a ``session_id`` metadata key threads a
+conversation).
 """
 
 from __future__ import annotations
 
-from typing import Annotated, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Field, SecretStr, field_validator
 
 from worker.destination import Saved
 from worker.kinds.otlp_vendor.config import VendorConfig, base_url, token
-from worker.otlp.common import Attribute
+from worker.otlp import genai
+from worker.otlp.common import Attribute, Dialect
 
 TRACES_PATH = "/otel/v1/traces"
 PROJECTS_PATH = "/sessions"
 """LangSmith's projects ("tracer sessions"), read by name as its SDK's ``Client.read_project`` does."""
 RUN_TYPE = ("langsmith.span.kind", "llm")
+_METADATA = (("user", "user_id"), ("session_id", "session_id"))
+
+
+def attributes(trace: dict[str, Any], *, privacy_mode: bool) -> list[Attribute]:
+    """The GenAI dialect's attributes, then what LangSmith reads under its own names only: the user and the session
+    as run metadata (``langsmith.metadata.session_id`` makes LangSmith thread a conversation's traces), the tags."""
+    found = genai.attributes(trace, privacy_mode=privacy_mode)
+    found += [(f"langsmith.metadata.{key}", trace[name]) for name, key in _METADATA if trace.get(name) is not None]
+    if tags := trace.get("trace", {}).get("tags"):
+        found.append(("langsmith.span.tags", ",".join(str(tag) for tag in tags)))
+    return found
 
 
 class LangSmithConfig(VendorConfig):
@@ -70,6 +84,9 @@ class LangSmithConfig(VendorConfig):
 
     def auth(self) -> dict[str, str]:
         return {"x-api-key": self.api_key.get_secret_value(), "Langsmith-Project": self.project}
+
+    def dialect(self) -> Dialect:
+        return attributes
 
     def common(self) -> list[Attribute]:
         return [RUN_TYPE]

@@ -4,6 +4,7 @@ The clients read answers as they came (``auto_decompress=False``) and only the f
 here may be compressed and cut short. It is inflated as its ``Content-Encoding`` says (gzip, deflate), as far as it
 goes, then decoded in its ``Content-Type`` charset (UTF-8 when none is named). What is not text (an image, protobuf,
 an encoding tracedrop does not inflate, a stream that will not inflate) is described instead: ``binary, 61 bytes``.
+``inflated`` is the first step alone, for a caller that reads what an answer says (a vendor's JSON).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ def excerpt(data: bytes | str, *, content_type: str | None = None, content_encod
     encoding = (content_encoding or "identity").strip().lower()
     if encoding not in ("identity", *_INFLATE):
         return f"{encoding}-encoded, {len(data)} bytes"
-    raw = data if encoding == "identity" else _inflated(data, encoding)
+    raw = inflated(data, encoding, limit=EXCERPT_BYTES + 1)
     if raw is None:
         return f"{encoding}, {len(data)} bytes that do not inflate"
     media, charset = _media_type(content_type)
@@ -43,12 +44,18 @@ def excerpt(data: bytes | str, *, content_type: str | None = None, content_encod
     return text.strip()
 
 
-def _inflated(data: bytes, encoding: str) -> bytes | None:
-    """The start of the inflated body (EXCERPT_BYTES and one more at most: a body cut short inflates as far as it
-    goes); None when it does not inflate at all. HTTP's deflate is zlib's format, some servers send it raw."""
+def inflated(data: bytes, content_encoding: str | None, *, limit: int) -> bytes | None:
+    """The start of a body as its ``Content-Encoding`` says (gzip, deflate, or none), ``limit`` bytes at most: a body
+    cut short inflates as far as it goes. None for an encoding tracedrop does not inflate, or a stream that does not
+    inflate at all. HTTP's deflate is zlib's format; some servers send it raw."""
+    encoding = (content_encoding or "identity").strip().lower()
+    if encoding == "identity":
+        return data[:limit]
+    if encoding not in _INFLATE:
+        return None
     for bits in (_INFLATE[encoding], -zlib.MAX_WBITS) if encoding == "deflate" else (_INFLATE[encoding],):
         try:
-            return zlib.decompressobj(bits).decompress(data, EXCERPT_BYTES + 1)
+            return zlib.decompressobj(bits).decompress(data, limit)
         except zlib.error:
             continue
     return None

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from worker.egress import ANSWER_BYTES, EXCERPT_BYTES
-from worker.excerpts import excerpt
+from worker.excerpts import excerpt, inflated
 from worker.kinds.webhook.errors import from_status
 
 
@@ -71,3 +71,12 @@ def test_any_answer_becomes_short_printable_text(body: bytes, encoding: str | No
     assert len(shown.encode()) <= EXCERPT_BYTES * 3  # a replacement character is 3 bytes of UTF-8
     if content_type == "application/x-protobuf" and body:
         assert "bytes" in shown
+
+
+def test_inflated_reads_a_body_as_its_encoding_says_up_to_a_limit() -> None:
+    body = b'[{"name": "tracedrop-tests"}]'
+
+    assert inflated(gzip.compress(body), "gzip", limit=ANSWER_BYTES) == body
+    assert inflated(body, None, limit=ANSWER_BYTES) == body
+    assert inflated(gzip.compress(body * 1000), "gzip", limit=100) == (body * 1000)[:100]
+    assert inflated(body, "gzip", limit=ANSWER_BYTES) is None and inflated(body, "br", limit=ANSWER_BYTES) is None

@@ -4,9 +4,12 @@ the timeouts and the error mapping are the webhook's."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
+from worker.egress import ANSWER_BYTES
 from worker.errors import DestinationError
+from worker.excerpts import inflated
 from worker.kinds.otlp_vendor.config import VendorConfig
 from worker.kinds.webhook.client import Answer
 from worker.kinds.webhook.conntest import client, raise_for, send_empty
@@ -21,7 +24,8 @@ def export_test(config: Any, *, allow_private: bool) -> dict[str, Any]:
 
 
 def authenticated_get(config: VendorConfig, url: str, *, allow_private: bool, missing: str) -> Answer:
-    """GET ``url`` with the vendor's credentials; a 2xx answer, else the error it means (a 404 says ``missing``)."""
+    """GET ``url`` with the vendor's credentials; a 2xx answer, its body inflated (ANSWER_BYTES at most; empty if it
+    does not inflate), else the error it means (a 404 says ``missing``)."""
     check_endpoint(url, allow_private=allow_private)
     answer = client(allow_private=allow_private).send("GET", url, body=b"", headers=config.auth())
     if answer.status in (404, 405, 410):
@@ -30,4 +34,5 @@ def authenticated_get(config: VendorConfig, url: str, *, allow_private: bool, mi
     if not 200 <= answer.status < 300:
         raise DestinationError(f"The vendor refused the request (HTTP {answer.status} from {url}): check the base "
                                "URL.", code="receiver_refused")
-    return answer
+    body = inflated(answer.body, answer.content_encoding, limit=ANSWER_BYTES)
+    return replace(answer, body=body or b"", content_encoding=None)

@@ -44,7 +44,7 @@ from tests.receiver import Answer, Receiver, Request, start_receiver
 pytestmark = pytest.mark.usefixtures("running")
 
 TRACE = {
-    "model": "openai/gpt-4o", "user": "user-42", "session_id": "sess-9",
+    "model": "openai/gpt-4o", "user": "user-42", "session_id": "sess-9", "provider": "OpenAI",
     "trace": {"generation_name": "answer", "env": "prod"},
     "usage": {"prompt_tokens": 12, "completion_tokens": 40, "total_tokens": 52},
     "request": {"messages": [{"role": "user", "content": "the secret question"}], "temperature": 0.2},
@@ -108,6 +108,7 @@ VENDORS = {
         lambda r: r.headers.get("x-api-key") == "lsv2_pt_key",  # LANGSMITH_OTEL, LANGSMITH_SDK
         tested={"project": PROJECT, "project_exists": True},
         reads={"langsmith.span.kind": "llm", "gen_ai.request.model": "openai/gpt-4o",  # LANGSMITH_OTEL
+               "gen_ai.system": "OpenAI",  # LANGSMITH_OTEL: metadata.ls_provider
                "gen_ai.request.temperature": 0.2, "gen_ai.usage.input_tokens": "12",
                "gen_ai.usage.output_tokens": "40", "gen_ai.usage.total_tokens": "52",
                # LANGSMITH_OTEL: langsmith.metadata.{key} is run metadata; LANGSMITH_THREADS: session_id threads

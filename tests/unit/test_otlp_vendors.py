@@ -80,6 +80,7 @@ def test_privacy_mode_sends_no_content_and_the_spans_speak_genai(kind: str) -> N
     assert not {"gen_ai.input.messages", "gen_ai.output.messages"} & set(private)
     assert b'"hi"' not in private_data and b"hello" not in private_data
     assert (span.get("langsmith.span.kind") == "llm") == (kind == "langsmith")
+    assert (span.get("gen_ai.system") == TRACE["provider"]) == (kind == "langsmith")
     langsmith = {key: value for key, value in private.items() if key.startswith("langsmith.")}
     if kind == "langsmith":  # user, session and tags in LangSmith's names too; they are not content
         assert langsmith == {"langsmith.span.kind": "llm", "langsmith.metadata.user_id": TRACE["user"],

@@ -29,9 +29,12 @@ _METADATA = (("user", "user_id"), ("session_id", "session_id"))
 
 
 def attributes(trace: dict[str, Any], *, privacy_mode: bool) -> list[Attribute]:
-    """The GenAI dialect's attributes, then what LangSmith reads under its own names only: the user and the session
-    as run metadata (``langsmith.metadata.session_id`` makes LangSmith thread a conversation's traces), the tags."""
+    """The GenAI dialect's attributes, then what LangSmith reads under other names only: the provider under GenAI's
+    former name, the user and the session as run metadata (``langsmith.metadata.session_id`` makes LangSmith thread a
+    conversation's traces), the tags."""
     found = genai.attributes(trace, privacy_mode=privacy_mode)
+    if trace.get("provider") is not None:
+        found.append(("gen_ai.system", trace["provider"]))  # the name LangSmith maps; GenAI's now gen_ai.provider.name
     found += [(f"langsmith.metadata.{key}", trace[name]) for name, key in _METADATA if trace.get(name) is not None]
     if tags := trace.get("trace", {}).get("tags"):
         found.append(("langsmith.span.tags", ",".join(str(tag) for tag in tags)))

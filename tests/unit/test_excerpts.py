@@ -10,6 +10,8 @@ from hypothesis import strategies as st
 
 from worker.egress import ANSWER_BYTES, EXCERPT_BYTES
 from worker.excerpts import excerpt, inflated
+from worker.kinds.s3.bucket import Answer as S3Answer
+from worker.kinds.s3.bucket import _error as s3_error
 from worker.kinds.webhook.errors import from_status
 
 
@@ -80,3 +82,11 @@ def test_inflated_reads_a_body_as_its_encoding_says_up_to_a_limit() -> None:
     assert inflated(body, None, limit=ANSWER_BYTES) == body
     assert inflated(gzip.compress(body * 1000), "gzip", limit=100) == (body * 1000)[:100]
     assert inflated(body, "gzip", limit=ANSWER_BYTES) is None and inflated(body, "br", limit=ANSWER_BYTES) is None
+
+
+def test_an_s3_error_answered_gzip_is_read_for_its_code_and_message() -> None:
+    xml = b"<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>"
+
+    error = s3_error(S3Answer(403, {"content-encoding": "gzip"}, gzip.compress(xml)), key="t/1.json")
+
+    assert error.code == "access_denied" and "AccessDenied: Access Denied" in error.message, error.message

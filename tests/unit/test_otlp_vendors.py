@@ -11,7 +11,8 @@ from pydantic import ValidationError
 
 from tests.unit.test_langfuse import spans
 from tests.unit.test_otlp_output import TRACE, stored
-from worker.destination import MASK
+from worker.destination import MASK, DestinationConfig
+from worker.forms import form_fields
 from worker.kinds import KINDS
 
 FORMS: dict[str, dict[str, Any]] = {
@@ -101,3 +102,20 @@ def test_malformed_fields_are_refused_by_name(kind: str, field: str, value: str)
 
     assert refused.value.errors()[0]["loc"] == (field,)
     assert field not in KINDS[kind].config.SECRETS or value not in str(refused.value)
+
+
+@pytest.mark.parametrize(("kind", "fields"), [
+    # OpenRouter's form for each (guides/features/broadcast/<name>.mdx), plus New Relic's endpoint override
+    ("langsmith", [("api_key", "secret", True), ("project", "text", True), ("endpoint", "text", False)]),
+    ("grafana", [("base_url", "text", True), ("instance_id", "text", True), ("api_key", "secret", True)]),
+    ("newrelic", [("license_key", "secret", True), ("region", "select", False), ("endpoint", "text", False)]),
+    ("sentry", [("otlp_endpoint", "text", True), ("dsn", "secret", True)]),
+])
+def test_each_form_asks_what_openrouters_form_asks(kind: str, fields: list[tuple[str, str, bool]]) -> None:
+    shared = set(DestinationConfig.model_fields)
+
+    form = [field.described() for field in form_fields(KINDS[kind].config, skip=shared)]
+
+    assert [(field["name"], field["input"], field["required"]) for field in form] == fields
+    assert all(field["label"] and field["help"] for field in form)
+    assert {field["name"]: field["choices"] for field in form}.get("region", ["us", "eu"]) == ["us", "eu"]

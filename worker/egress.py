@@ -10,7 +10,7 @@ current settings refuse (private endpoints turned off) is refused at its next co
 followed: botocore sends with ``Retry(False)`` and turns S3's region redirects off for custom endpoints; the aiohttp
 clients send with ``allow_redirects=False``. A driver that opens its own sockets (a database driver) asks
 ``connect_address`` for the checked address and connects there. Answers are read up to ANSWER_BYTES and shown up
-to EXCERPT_BYTES.
+to EXCERPT_BYTES (worker/excerpts.py).
 """
 
 from __future__ import annotations
@@ -192,12 +192,6 @@ async def read_answer(response: aiohttp.ClientResponse) -> bytes:
     while len(data) < ANSWER_BYTES and (chunk := await response.content.read(ANSWER_BYTES - len(data))):
         data += chunk
     return bytes(data)
-
-
-def excerpt(data: bytes | str) -> str:
-    """At most EXCERPT_BYTES of an answer, decoded (what is not UTF-8 replaced) and trimmed, for a message."""
-    raw = data.encode() if isinstance(data, str) else data
-    return raw[:EXCERPT_BYTES].decode("utf-8", "replace").strip()
 
 
 def checked_session(*, allow_private: bool, limit: int, tls: ssl.SSLContext | bool = True,

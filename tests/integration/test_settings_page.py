@@ -184,7 +184,7 @@ def run_the_flow(page: Page, api_server: stack.Api, admin: stack.Admin, store: s
     page.get_by_label("Name", exact=True).fill("archive")
     expect(page.get_by_role("radio", name="S3", exact=True)).to_be_checked()
     page.get_by_label("Bucket Name").fill(bucket)
-    page.get_by_label("Region").fill("us-east-1")
+    page.get_by_label("Region").filter(visible=True).fill("us-east-1")  # New Relic's form has one too
     page.get_by_label("Custom Endpoint").fill(store.endpoint)
     page.get_by_label("Access Key Id").fill(stack.ADMIN_KEY)
     page.get_by_label("Secret Access Key").fill("wrong-secret")

@@ -289,6 +289,8 @@ CLAIMS = {
                                (webhook_errors.TRANSIENT, retry.TRANSIENT.base_ms, retry.TRANSIENT.cap_ms,
                                 retry.RETRY_AFTER_CAP_MS),
                                codes_or_quantity),
+    "answer decoding": Claim("docs/webhooks.md", rf"as far as the bytes read go: a body cut at {Q} still shows its "
+                             rf"start\)", (egress.ANSWER_BYTES,)),
     "webhook refusals": Claim("docs/webhooks.md", rf"\| {CODES} \| the request is split and its traces sent one per "
                               rf"request; .* the first bytes \(at most {Q}\) of the answer \|",
                               (webhook_errors.REFUSALS, egress.EXCERPT_BYTES),

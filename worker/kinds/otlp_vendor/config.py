@@ -12,7 +12,7 @@ from pydantic import SecretStr
 from worker.destination import DestinationConfig, check_url
 from worker.kinds.webhook.target import Target
 from worker.otlp import DIALECTS
-from worker.otlp.common import Attribute
+from worker.otlp.common import Attribute, Dialect
 from worker.otlp.envelope import export_request
 
 BATCH_SIZE = 50
@@ -55,6 +55,10 @@ class VendorConfig(DestinationConfig):
         """The headers that authenticate a request."""
         raise NotImplementedError
 
+    def dialect(self) -> Dialect:
+        """How a trace becomes its span's attributes: ``DIALECTS[DIALECT]``, unless the vendor reads more."""
+        return DIALECTS[self.DIALECT]
+
     def resource(self) -> list[Attribute]:
         return []
 
@@ -63,7 +67,7 @@ class VendorConfig(DestinationConfig):
         return []
 
     def target(self) -> Target:
-        dialect, resource, common = DIALECTS[self.DIALECT], self.resource(), self.common()
+        dialect, resource, common = self.dialect(), self.resource(), self.common()
         headers = {**self.auth(), "Content-Type": CONTENT_TYPE}
 
         def encode(traces: list[dict[str, Any]]) -> bytes:

@@ -31,8 +31,9 @@ from botocore.httpsession import get_cert_path
 from yarl import URL
 
 from worker import eventloop
-from worker.egress import checked_session, read_answer
+from worker.egress import ANSWER_BYTES, checked_session, read_answer
 from worker.errors import DeliveryError, DestinationError
+from worker.excerpts import inflated
 from worker.kinds.s3.config import S3Config
 from worker.kinds.s3.errors import from_answer, from_transport
 from worker.ssrf import check_endpoint
@@ -164,8 +165,8 @@ def unanswered(error: DeliveryError) -> bool:
 
 
 def _error(answer: Answer, key: str) -> DeliveryError:
-    fields = {name.decode(): unescape(value.decode("utf-8", "replace"))
-              for name, value in _XML_FIELD.findall(answer.body)}
+    body = inflated(answer.body, answer.headers.get("content-encoding"), limit=ANSWER_BYTES) or b""
+    fields = {name.decode(): unescape(value.decode("utf-8", "replace")) for name, value in _XML_FIELD.findall(body)}
     return from_answer(answer.status, answer.headers, code=fields.get("Code") or str(answer.status),
                        message=fields.get("Message"), region=fields.get("Region"), key=key)
 

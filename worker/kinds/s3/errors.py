@@ -26,8 +26,9 @@ from botocore.exceptions import (
 from botocore.exceptions import ConnectionError as BotoConnectionError
 from urllib3.exceptions import NameResolutionError
 
-from worker.egress import CONNECT_TIMEOUT, READ_TIMEOUT, excerpt
+from worker.egress import CONNECT_TIMEOUT, READ_TIMEOUT
 from worker.errors import DeliveryError, DestinationError, TraceRejected, TransientError
+from worker.excerpts import excerpt
 from worker.retry import retry_after_ms
 
 _TRANSIENT_CODES = frozenset(
@@ -70,7 +71,7 @@ def from_answer(status: int, headers: Mapping[str, str], *, code: str, message: 
                 region: str | None = None, key: str | None = None) -> DeliveryError:
     """What an S3 error answer means: its status, headers (lower-case names), and the XML body's Code, Message
     and Region (Code is the status, as a string, when the body has none). A message shows each of them only as an
-    excerpt (``egress.excerpt``)."""
+    excerpt (``worker.excerpts``)."""
     code, message, region = excerpt(code), excerpt(message or ""), excerpt(region or "")
     detail = f"{code or status}: {message or 'no message'}"
     if code in _REGION_CODES or (status in (301, 307) and "x-amz-bucket-region" in headers):

@@ -17,7 +17,8 @@ import aiohttp
 from worker import eventloop
 from worker.egress import checked_session, read_answer
 from worker.errors import DeliveryError
-from worker.kinds.webhook.errors import from_exception
+from worker.kinds.webhook.errors import from_exception, from_status
+from worker.kinds.webhook.target import CREDENTIALS
 
 MAX_IN_FLIGHT = 64
 USER_AGENT = "tracedrop"
@@ -30,6 +31,16 @@ class Answer:
     """The first ``egress.ANSWER_BYTES`` of the body at most."""
     location: str | None = None
     retry_after: str | None = None
+    content_type: str | None = None
+    content_encoding: str | None = None
+    """As the receiver sent them: the body is kept as it came (compressed, in its charset)."""
+
+
+def from_answer(answer: Answer, *, testing: bool = False, credentials: str = CREDENTIALS) -> DeliveryError | None:
+    """What ``answer`` means (``errors.from_status``), its body shown as its headers say."""
+    return from_status(answer.status, answer.body, location=answer.location, retry_after=answer.retry_after,
+                       content_type=answer.content_type, content_encoding=answer.content_encoding, testing=testing,
+                       credentials=credentials)
 
 
 @dataclass(frozen=True)
@@ -61,8 +72,10 @@ class Client:
                     data = await read_answer(response)
                 except Exception:
                     data = b""  # the status is the answer; a body that does not arrive does not change it
-                return Answer(status=response.status, body=data, location=response.headers.get("location"),
-                              retry_after=response.headers.get("retry-after"))
+                headers = response.headers
+                return Answer(status=response.status, body=data, location=headers.get("location"),
+                              retry_after=headers.get("retry-after"), content_type=headers.get("content-type"),
+                              content_encoding=headers.get("content-encoding"))
         except DeliveryError as exc:
             return exc
         except Exception as exc:

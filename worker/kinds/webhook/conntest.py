@@ -8,9 +8,8 @@ from __future__ import annotations
 from typing import Any
 
 from worker.errors import DeliveryError
-from worker.kinds.webhook.client import Answer, Client
+from worker.kinds.webhook.client import Answer, Client, from_answer
 from worker.kinds.webhook.config import WebhookConfig
-from worker.kinds.webhook.errors import from_status
 from worker.kinds.webhook.target import Target
 from worker.ssrf import check_endpoint
 
@@ -46,7 +45,6 @@ def send_empty(target: Target, *, allow_private: bool) -> dict[str, Any]:
 
 def raise_for(answer: Answer, credentials: str) -> None:
     """Raise what a connection test's answer means, if it is not a pass."""
-    error: DeliveryError | None = from_status(answer.status, answer.body, location=answer.location,
-                                              retry_after=answer.retry_after, testing=True, credentials=credentials)
+    error: DeliveryError | None = from_answer(answer, testing=True, credentials=credentials)
     if error is not None:
         raise error

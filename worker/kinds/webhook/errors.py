@@ -11,8 +11,9 @@ import ssl
 
 import aiohttp
 
-from worker.egress import CONNECT_TIMEOUT, READ_TIMEOUT, excerpt
+from worker.egress import CONNECT_TIMEOUT, READ_TIMEOUT
 from worker.errors import DeliveryError, DestinationError, TraceRejected, TransientError
+from worker.excerpts import excerpt
 from worker.kinds.webhook.target import CREDENTIALS
 from worker.retry import retry_after_ms
 
@@ -28,19 +29,21 @@ class Refused(TraceRejected):
     code = "receiver_refused"
 
 
-def shown_body(body: bytes) -> str:
-    """The start of an answer's body (``egress.excerpt``) as a message shows it."""
-    text = excerpt(body)
+def shown_body(body: bytes, *, content_type: str | None = None, content_encoding: str | None = None) -> str:
+    """The start of an answer's body as a message shows it: decoded, or described (``worker.excerpts``)."""
+    text = excerpt(body, content_type=content_type, content_encoding=content_encoding)
     return f": {text}" if text else " (no body)"
 
 
 def from_status(status: int, body: bytes, *, location: str | None = None, retry_after: str | None = None,
-                testing: bool = False, credentials: str = CREDENTIALS) -> DeliveryError | None:
+                content_type: str | None = None, content_encoding: str | None = None, testing: bool = False,
+                credentials: str = CREDENTIALS) -> DeliveryError | None:
     """What an answer means: None when the content was taken, else the error to record; a refusal of the
-    credentials says to check ``credentials``."""
+    credentials says to check ``credentials``. The body is shown as its ``content_type`` and ``content_encoding``
+    say."""
     if 200 <= status < 300 or (testing and status == 400):
         return None
-    shown = f"HTTP {status}{shown_body(body)}"
+    shown = f"HTTP {status}{shown_body(body, content_type=content_type, content_encoding=content_encoding)}"
     if 300 <= status < 400:
         target = excerpt(location or "") or "none"
         return DestinationError(f"The receiver answered with a redirect ({shown}; Location: {target}). tracedrop "

@@ -14,8 +14,7 @@ import orjson
 
 from worker.destination import Destination
 from worker.errors import DeliveryError, TraceRejected
-from worker.kinds.webhook.client import Answer, Client, Request
-from worker.kinds.webhook.errors import from_status
+from worker.kinds.webhook.client import Answer, Client, Request, from_answer
 from worker.kinds.webhook.target import Target, Targeted
 from worker.outbox import Claimed
 from worker.ssrf import check_scheme
@@ -86,5 +85,4 @@ class WebhookWriter:
     def _outcome(answer: Answer | DeliveryError, target: Target) -> DeliveryError | None:
         if isinstance(answer, DeliveryError):
             return answer
-        return from_status(answer.status, answer.body, location=answer.location, retry_after=answer.retry_after,
-                           credentials=target.credentials)
+        return from_answer(answer, credentials=target.credentials)

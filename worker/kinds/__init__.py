@@ -6,11 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 from worker.destination import DestinationConfig, Saved
-from worker.kinds import arize, datadog, langfuse, phoenix, posthog, s3, webhook
+from worker.kinds import arize, datadog, langfuse, mlflow, phoenix, posthog, s3, webhook
 from worker.kinds.base import Kind
 
 KINDS: dict[str, Kind] = {kind.name: kind for kind in (s3.KIND, webhook.KIND, langfuse.KIND, phoenix.KIND,
-                                                       arize.KIND, datadog.KIND, posthog.KIND)}
+                                                       arize.KIND, mlflow.KIND, datadog.KIND, posthog.KIND)}
 DEFAULT = "s3"
 """The kind of a destination whose ``type`` is left out."""
 

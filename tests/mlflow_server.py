@@ -26,7 +26,7 @@ from mlflow import MlflowClient
 
 client = MlflowClient(tracking_uri=sys.argv[1])
 spans = []
-for trace in client.search_traces(locations=[sys.argv[2]], max_results=1000):
+for trace in client.search_traces(locations=[sys.argv[2]], max_results=500):
     for span in trace.data.spans:
         spans.append({"experiment_id": trace.info.experiment_id, "trace_id": trace.info.trace_id,
                       "token_usage": trace.info.token_usage, "name": span.name, "span_type": span.span_type,
@@ -57,7 +57,9 @@ class Mlflow(Service):
     def spans(self, experiment_id: str) -> list[dict[str, Any]]:
         """Every span of the experiment's traces, as MLflow's client reads them (``MlflowClient.search_traces``)."""
         found = subprocess.run([receiver_program("mlflow", "python"), "-c", TRACES, self.url, experiment_id],
-                               env={**os.environ, **QUIET}, capture_output=True, timeout=300, check=True)
+                               env={**os.environ, **QUIET}, capture_output=True, timeout=300)
+        if found.returncode != 0:
+            raise AssertionError(f"MLflow's client failed: {found.stderr.decode()[-2000:]}")
         return list(json.loads(found.stdout))
 
 

@@ -4,8 +4,8 @@ server wants one.
 Sent as https://mlflow.org/docs/latest/genai/tracing/opentelemetry/ingest says: OTLP/HTTP protobuf to
 ``{tracking_uri}/v1/traces`` with the experiment in ``x-mlflow-experiment-id`` (MLflow 3.6 or later, with a SQL
 backend store), spans in the OpenTelemetry GenAI conventions, which MLflow translates into its own span type, inputs,
-outputs and token usage. The token travels as MLflow's clients send ``MLFLOW_TRACKING_TOKEN``: ``Authorization:
-Bearer <token>``.
+outputs and token usage. The token travels as MLflow's own clients send ``MLFLOW_TRACKING_TOKEN``
+(``mlflow/utils/rest_utils.py``): ``Authorization: Bearer <token>``.
 """
 
 from __future__ import annotations

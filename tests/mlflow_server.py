@@ -54,6 +54,12 @@ class Mlflow(Service):
         response.raise_for_status()
         return str(response.json()["experiment_id"])
 
+    def delete(self, experiment_id: str) -> None:
+        """Move an experiment to MLflow's trash (REST ``experiments/delete``)."""
+        response = httpx.post(f"{self.url}/api/2.0/mlflow/experiments/delete", json={"experiment_id": experiment_id},
+                              timeout=60)
+        response.raise_for_status()
+
     def spans(self, experiment_id: str) -> list[dict[str, Any]]:
         """Every span of the experiment's traces, as MLflow's client reads them (``MlflowClient.search_traces``)."""
         found = subprocess.run([receiver_program("mlflow", "python"), "-c", TRACES, self.url, experiment_id],

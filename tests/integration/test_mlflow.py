@@ -104,14 +104,20 @@ def test_in_privacy_mode_no_content_reaches_mlflow(
     assert span["token_usage"] == {"input_tokens": 12, "output_tokens": 40, "total_tokens": 52}  # counts stay
 
 
+@pytest.mark.parametrize("deleted", [False, True], ids=["unknown", "deleted"])
 def test_a_wrong_experiment_id_fails_the_connection_test_and_saves_nothing(
-    admin: stack.Admin, workspace: str, mlflow: Mlflow
+    admin: stack.Admin, workspace: str, mlflow: Mlflow, experiment: tuple[str, str], deleted: bool
 ) -> None:
-    response = admin.http.post(f"/v1/workspaces/{workspace}/destinations", json=form(mlflow, "424242"))
+    # Given an experiment id MLflow has no experiment for (MLFLOW_REST: RESOURCE_DOES_NOT_EXIST), or one in its trash
+    experiment_id = experiment[0] if deleted else "424242"
+    if deleted:
+        mlflow.delete(experiment_id)
+
+    response = admin.http.post(f"/v1/workspaces/{workspace}/destinations", json=form(mlflow, experiment_id))
 
     assert response.status_code == 400, response.text
     error = response.json()["error"]
-    assert error["code"] == "not_found" and "'424242'" in error["message"], error
+    assert error["code"] == "not_found" and f"'{experiment_id}'" in error["message"], error
     assert admin.http.get(f"/v1/workspaces/{workspace}/destinations").json() == {"destinations": []}
 
 

@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 from pydantic import Field, SecretStr, field_validator
 
 from worker.destination import Saved
-from worker.kinds.otlp_vendor.config import VendorConfig, base_url, token
+from worker.kinds.otlp_vendor.config import VendorConfig, base_url, secret_token, token
 
 TRACES_PATH = "/v1/traces"
 EXPERIMENT_PATH = "/api/2.0/mlflow/experiments/get"
@@ -32,6 +32,8 @@ class MlflowConfig(VendorConfig):
     endpoint needs both)."""
 
     TITLE: ClassVar[str] = "MLflow"
+    SUMMARY: ClassVar[str] = ("Traces as MLflow traces with an LLM span, token usage, inputs and outputs, in an "
+                              "experiment of your tracking server.")
     SECRETS: ClassVar[tuple[str, ...]] = ("token",)
     CONNECTION: ClassVar[frozenset[str]] = frozenset({"tracking_uri", "experiment_id", "token"})
     LOCATION: ClassVar[frozenset[str]] = frozenset({"tracking_uri"})
@@ -62,10 +64,7 @@ class MlflowConfig(VendorConfig):
     @field_validator("token")
     @classmethod
     def _token(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is None or not value.get_secret_value():
-            return None
-        token(value.get_secret_value())
-        return value
+        return None if value is None or not value.get_secret_value() else secret_token(value)
 
     def traces_url(self) -> str:
         return self.tracking_uri + TRACES_PATH

@@ -22,7 +22,7 @@ import pytest
 from tests import stack
 from tests.conftest import make_trace, wait_for
 from tests.mlflow_server import Mlflow, mlflow_server
-from tests.receiver import Answer, Receiver, Request, answering
+from tests.receiver import Answer, Receiver, Request, answering, ok
 from worker.kinds.mlflow.config import EXPERIMENT_PATH
 
 pytestmark = pytest.mark.usefixtures("running")
@@ -51,9 +51,9 @@ def experiment(mlflow: Mlflow) -> tuple[str, str]:
     return mlflow.experiment(name), name
 
 
-def form(mlflow: Mlflow, experiment_id: str, **fields: Any) -> dict[str, Any]:
-    return {"name": "mlflow", "type": "mlflow", "tracking_uri": mlflow.url, "experiment_id": experiment_id,
-            **fields}
+def form(mlflow: Mlflow | Receiver, experiment_id: str, **fields: Any) -> dict[str, Any]:
+    url = mlflow.url if isinstance(mlflow, Mlflow) else mlflow.origin
+    return {"name": "mlflow", "type": "mlflow", "tracking_uri": url, "experiment_id": experiment_id, **fields}
 
 
 def spans(mlflow: Mlflow, experiment_id: str, count: int) -> list[dict[str, Any]]:
@@ -143,13 +143,21 @@ def old_mlflow() -> Iterator[Receiver]:
 def test_a_refused_token_or_a_missing_otel_endpoint_fails_the_test_and_saves_nothing(
     admin: stack.Admin, workspace: str, old_mlflow: Receiver, token: str, code: str, says: str
 ) -> None:
-    body = {"name": "mlflow", "type": "mlflow", "tracking_uri": old_mlflow.origin, "experiment_id": "3",
-            "token": token}
-
-    response = admin.http.post(f"/v1/workspaces/{workspace}/destinations", json=body)
+    response = admin.http.post(f"/v1/workspaces/{workspace}/destinations", json=form(old_mlflow, "3", token=token))
 
     assert response.status_code == 400, response.text
     error = response.json()["error"]
     assert error["code"] == code and says in error["message"], error
     assert token not in response.text
     assert admin.http.get(f"/v1/workspaces/{workspace}/destinations").json() == {"destinations": []}
+
+
+def test_a_tracking_uri_where_something_else_answers_is_not_found(admin: stack.Admin, workspace: str) -> None:
+    # Given a server that answers 200 to everything, but is no MLflow (its answer holds no experiment: MLFLOW_REST)
+    with answering(ok) as other:
+        response = admin.http.post(f"/v1/workspaces/{workspace}/destinations", json=form(other, "3"))
+
+        assert response.status_code == 400, response.text
+        error = response.json()["error"]
+        assert error["code"] == "not_found" and "No MLflow tracking API" in error["message"], error
+        assert [(r.method, r.path.split("?")[0]) for r in other.requests] == [("GET", EXPERIMENT_PATH)]

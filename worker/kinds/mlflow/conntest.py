@@ -3,8 +3,8 @@
 1. ``GET {tracking_uri}/api/2.0/mlflow/experiments/get?experiment_id=...`` (MLflow's REST API) with the token:
    MLflow answers the experiment, whose name the test returns. ``RESOURCE_DOES_NOT_EXIST`` (404) or
    ``INVALID_PARAMETER_VALUE`` (400, an id that is not a number) is ``not_found`` naming the experiment, as is an
-   experiment in the trash (``lifecycle_stage: deleted``); another 404 means no MLflow at the tracking URI; 401 or
-   403 is ``unauthorized``.
+   experiment in the trash (``lifecycle_stage: deleted``); another 404, or a success that holds no experiment, means
+   no MLflow at the tracking URI; 401 or 403 is ``unauthorized``.
 2. An empty OTLP export to ``{tracking_uri}/v1/traces`` for the experiment (MLflow answers 400, no spans, which
    passes): a 404 there is an MLflow without the OpenTelemetry endpoint (before 3.6, ``not_found``).
 
@@ -22,6 +22,8 @@ from worker.errors import DeliveryError, DestinationError
 from worker.kinds.mlflow.config import MlflowConfig
 from worker.kinds.otlp_vendor.conntest import expect_success, export_test, send
 
+NO_MLFLOW = ("No MLflow tracking API at the tracking URI: check it (the address MLflow's clients use as "
+             "MLFLOW_TRACKING_URI)")
 MISSING = frozenset({"RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"})
 """MLflow's error codes for an experiment id it has no experiment for."""
 
@@ -35,10 +37,11 @@ def connection_test(config: Any, *, allow_private: bool) -> dict[str, Any]:
     found = _json(answer.body)
     if found.get("error_code") in MISSING:
         raise _no_experiment(config, excerpt(str(found.get("message") or found["error_code"])))
-    expect_success(answer, url, config.CREDENTIALS,
-                   missing="No MLflow tracking API at the tracking URI: check it (the address MLflow's clients use "
-                           "as MLFLOW_TRACKING_URI)")
-    experiment = found.get("experiment") if isinstance(found.get("experiment"), dict) else {}
+    expect_success(answer, url, config.CREDENTIALS, missing=NO_MLFLOW)
+    experiment = found.get("experiment")
+    if not isinstance(experiment, dict):
+        raise DestinationError(f"{NO_MLFLOW} (HTTP {answer.status} from {url}, no experiment in the answer).",
+                               code="not_found")
     if experiment.get("lifecycle_stage") == "deleted":
         raise _no_experiment(config, "the experiment is deleted")
     try:

@@ -14,7 +14,8 @@ import os
 import socket
 import ssl
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -144,6 +145,17 @@ def start_receiver(tls: ssl.SSLContext | None = None) -> Receiver:
     receiver = Receiver(server)
     threading.Thread(target=server.serve_forever, name="receiver", daemon=True).start()
     return receiver
+
+
+@contextmanager
+def answering(behave: Behaviour) -> Iterator[Receiver]:
+    """A receiver that answers as ``behave`` says, stopped when the block ends (a fixture's body)."""
+    receiver = start_receiver()
+    receiver.behave = behave
+    try:
+        yield receiver
+    finally:
+        receiver.stop()
 
 
 def new_secret() -> str:

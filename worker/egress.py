@@ -40,7 +40,8 @@ from worker.ssrf import Resolver, checked_addresses, system_resolver
 CONNECT_TIMEOUT = 3
 """Seconds to open a connection to any destination, for deliveries, connection tests and probes alike."""
 READ_TIMEOUT = 6
-"""Seconds to wait for each read of a destination's answer."""
+"""Seconds to wait for each read of a destination's answer, unless its kind names a longer wait (a webhook
+``Target.read_timeout``: MLflow's)."""
 ANSWER_BYTES = 4096
 """At most this much of any answer's body is read, from S3 stores and webhook receivers alike."""
 EXCERPT_BYTES = 512
@@ -194,12 +195,17 @@ async def read_answer(response: aiohttp.ClientResponse) -> bytes:
     return bytes(data)
 
 
+def timeouts(read: float = READ_TIMEOUT) -> aiohttp.ClientTimeout:
+    """CONNECT_TIMEOUT to connect, then ``read`` seconds for each read of the answer; a request given its own
+    (``session.request(..., timeout=timeouts(longer))``) keeps the same connect timeout."""
+    return aiohttp.ClientTimeout(sock_connect=CONNECT_TIMEOUT, sock_read=read)
+
+
 def checked_session(*, allow_private: bool, limit: int, tls: ssl.SSLContext | bool = True,
                     skip_auto_headers: tuple[str, ...] = ()) -> aiohttp.ClientSession:
     """An aiohttp session behind the fence, with the timeouts above, at most ``limit`` connections; made on the
     event loop that will use it. It keeps no cookies and leaves bodies as they came."""
     _aiohttp_unchanged()
     connector = CheckedConnector(allow_private=allow_private, limit=limit, ssl=tls)
-    timeout = aiohttp.ClientTimeout(sock_connect=CONNECT_TIMEOUT, sock_read=READ_TIMEOUT)
-    return aiohttp.ClientSession(connector=connector, timeout=timeout, auto_decompress=False,
+    return aiohttp.ClientSession(connector=connector, timeout=timeouts(), auto_decompress=False,
                                  cookie_jar=aiohttp.DummyCookieJar(), skip_auto_headers=skip_auto_headers or None)

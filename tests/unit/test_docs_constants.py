@@ -37,6 +37,7 @@ from worker.batch import export, parquet, record
 from worker.batch.outbox import LEASE_MS as EXPORT_LEASE_MS
 from worker.cli import api as api_command
 from worker.kinds.datadog import config as datadog_config
+from worker.kinds.mlflow import config as mlflow_config
 from worker.kinds.posthog import config as posthog_config
 from worker.kinds.s3 import bucket, conntest
 from worker.kinds.s3 import writer as s3_writer
@@ -260,6 +261,19 @@ CLAIMS = {
     "answer cap": Claim("docs/destinations.md", rf"Every answer's body is read up to {Q}, whatever its size \(the "
                         rf"rest is never read: the connection is closed\), and a message or dead letter shows at "
                         rf"most {Q} of it", (egress.ANSWER_BYTES, egress.EXCERPT_BYTES)),
+    # read timeouts: docs/delivery.md, docs/vendors.md
+    "read timeouts": Claim("docs/delivery.md", rf"Every connection to a destination gets {Q} to open\. Then each "
+                           rf"read of the answer gets {Q} by default",
+                           (ms(egress.CONNECT_TIMEOUT), ms(egress.READ_TIMEOUT))),
+    "read timeouts table": Claim("docs/delivery.md", rf"\| every other kind \| {Q} \| .* \| `mlflow` \| {Q} \|",
+                                 (ms(egress.READ_TIMEOUT), ms(mlflow_config.READ_TIMEOUT))),
+    "slow receiver test": Claim("docs/delivery.md", rf"a receiver answering its first requests after more than {Q} "
+                                r"gets each trace once", (ms(egress.READ_TIMEOUT),)),
+    "vendor read timeouts": Claim("docs/vendors.md", rf"Every vendor here waits {Q} for each read of an answer, "
+                                  rf"except MLflow \({Q}:", (ms(egress.READ_TIMEOUT), ms(mlflow_config.READ_TIMEOUT))),
+    "mlflow read timeout": Claim("docs/vendors.md", rf"\*\*Read timeout: {Q}\*\*, for deliveries and the connection "
+                                 rf"test alike \(every other kind: {Q}\)",
+                                 (ms(mlflow_config.READ_TIMEOUT), ms(egress.READ_TIMEOUT))),
     # docs/webhooks.md
     "webhook headers": Claim("docs/webhooks.md", r"sent with every request, at most (\d+)\.",
                              (webhook_config.MAX_HEADERS,)),

@@ -6,12 +6,25 @@ from __future__ import annotations
 from typing import Any
 
 from worker.destination import DestinationConfig, Saved
-from worker.kinds import arize, datadog, grafana, langfuse, langsmith, newrelic, phoenix, posthog, s3, sentry, webhook
+from worker.kinds import (
+    arize,
+    datadog,
+    grafana,
+    langfuse,
+    langsmith,
+    mlflow,
+    newrelic,
+    phoenix,
+    posthog,
+    s3,
+    sentry,
+    webhook,
+)
 from worker.kinds.base import Kind
 
 KINDS: dict[str, Kind] = {kind.name: kind for kind in (s3.KIND, webhook.KIND, langfuse.KIND, phoenix.KIND,
-                                                       arize.KIND, langsmith.KIND, grafana.KIND, newrelic.KIND,
-                                                       sentry.KIND, datadog.KIND, posthog.KIND)}
+                                                       arize.KIND, mlflow.KIND, langsmith.KIND, grafana.KIND,
+                                                       newrelic.KIND, sentry.KIND, datadog.KIND, posthog.KIND)}
 DEFAULT = "s3"
 """The kind of a destination whose ``type`` is left out."""
 

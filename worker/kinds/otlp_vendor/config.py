@@ -10,6 +10,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from pydantic import SecretStr
 
 from worker.destination import DestinationConfig, check_url
+from worker.egress import READ_TIMEOUT
 from worker.kinds.webhook.target import Target
 from worker.otlp import DIALECTS
 from worker.otlp.common import Attribute, Dialect
@@ -41,12 +42,16 @@ def secret_token(value: SecretStr) -> SecretStr:
 
 
 class VendorConfig(DestinationConfig):
-    """Subclasses give the fields, ``traces_url``, ``auth`` and, when they add any, ``resource`` and ``common``."""
+    """Subclasses give the fields, ``traces_url``, ``auth`` and, when they add any, ``routing``, ``resource`` and
+    ``common``."""
 
     DIALECT: ClassVar[str] = "genai"
     """The dialect of ``worker.otlp.DIALECTS`` the vendor reads best."""
     CREDENTIALS: ClassVar[str] = "the API key"
     """What to check when the vendor refuses the credentials."""
+    READ_TIMEOUT: ClassVar[float] = READ_TIMEOUT
+    """Seconds to wait for each read of the vendor's answer, deliveries and connection tests alike
+    (docs/delivery.md, "Read timeouts")."""
 
     def traces_url(self) -> str:
         raise NotImplementedError
@@ -59,6 +64,10 @@ class VendorConfig(DestinationConfig):
         """How a trace becomes its span's attributes: ``DIALECTS[DIALECT]``, unless the vendor reads more."""
         return DIALECTS[self.DIALECT]
 
+    def routing(self) -> dict[str, str]:
+        """Headers of an export that say where in the vendor its spans go (MLflow's experiment)."""
+        return {}
+
     def resource(self) -> list[Attribute]:
         return []
 
@@ -68,7 +77,7 @@ class VendorConfig(DestinationConfig):
 
     def target(self) -> Target:
         dialect, resource, common = self.dialect(), self.resource(), self.common()
-        headers = {**self.auth(), "Content-Type": CONTENT_TYPE}
+        headers = {**self.auth(), **self.routing(), "Content-Type": CONTENT_TYPE}
 
         def encode(traces: list[dict[str, Any]]) -> bytes:
             request = export_request(traces, privacy_mode=self.privacy_mode, dialect=dialect, resource=resource,
@@ -76,4 +85,5 @@ class VendorConfig(DestinationConfig):
             return bytes(request.SerializeToString())
 
         return Target(method="POST", url=self.traces_url(), batch_size=BATCH_SIZE, encode=encode, empty=EMPTY,
-                      headers=lambda _body, _testing: headers, credentials=self.CREDENTIALS)
+                      headers=lambda _body, _testing: headers, credentials=self.CREDENTIALS,
+                      read_timeout=self.READ_TIMEOUT)

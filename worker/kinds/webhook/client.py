@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import aiohttp
 
 from worker import eventloop
-from worker.egress import checked_session, read_answer
+from worker.egress import READ_TIMEOUT, checked_session, read_answer, timeouts
 from worker.errors import DeliveryError
 from worker.kinds.webhook.errors import from_exception, from_status
 from worker.kinds.webhook.target import CREDENTIALS
@@ -49,6 +49,8 @@ class Request:
     url: str
     body: bytes
     headers: dict[str, str]
+    read_timeout: float = READ_TIMEOUT
+    """Seconds to wait for each read of the answer (``Target.read_timeout``)."""
 
 
 class Client:
@@ -67,7 +69,8 @@ class Client:
         session = await self._open()
         try:
             async with session.request(request.method, request.url, data=request.body, allow_redirects=False,
-                                       headers={"User-Agent": USER_AGENT, **request.headers}) as response:
+                                       headers={"User-Agent": USER_AGENT, **request.headers},
+                                       timeout=timeouts(request.read_timeout)) as response:
                 try:
                     data = await read_answer(response)
                 except Exception:
@@ -79,7 +82,7 @@ class Client:
         except DeliveryError as exc:
             return exc
         except Exception as exc:
-            return from_exception(exc)
+            return from_exception(exc, read_timeout=request.read_timeout)
 
     def send_all(self, requests: list[Request]) -> list[Answer | DeliveryError]:
         """Send every request concurrently; each one's answer, or the error it met, in order."""
@@ -91,9 +94,10 @@ class Client:
 
         return eventloop.shared().run(everything())
 
-    def send(self, method: str, url: str, *, body: bytes, headers: dict[str, str]) -> Answer:
+    def send(self, method: str, url: str, *, body: bytes, headers: dict[str, str],
+             read_timeout: float = READ_TIMEOUT) -> Answer:
         """One request; raise a DeliveryError when there is no answer."""
-        [outcome] = self.send_all([Request(method, url, body, headers)])
+        [outcome] = self.send_all([Request(method, url, body, headers, read_timeout)])
         if isinstance(outcome, DeliveryError):
             raise outcome
         return outcome

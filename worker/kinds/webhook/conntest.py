@@ -38,7 +38,8 @@ def send_empty(target: Target, *, allow_private: bool) -> dict[str, Any]:
     """The test of any ``Target``: its empty body, marked as a test; the answer read as a test reads it."""
     check_endpoint(target.url, allow_private=allow_private)
     answer = client(allow_private=allow_private).send(target.method, target.url, body=target.empty,
-                                                      headers=target.headers(target.empty, True))
+                                                      headers=target.headers(target.empty, True),
+                                                      read_timeout=target.read_timeout)
     raise_for(answer, target.credentials)
     return {"status": answer.status}
 

@@ -65,8 +65,9 @@ def from_status(status: int, body: bytes, *, location: str | None = None, retry_
                             "are what it expects.", code="receiver_refused")
 
 
-def from_exception(exc: BaseException) -> DeliveryError:
-    """Translate an aiohttp exception; DeliveryErrors (the egress fence) pass through."""
+def from_exception(exc: BaseException, *, read_timeout: float = READ_TIMEOUT) -> DeliveryError:
+    """Translate an aiohttp exception met by a request that waited ``read_timeout`` seconds for each read of its
+    answer; DeliveryErrors (the egress fence) pass through."""
     if isinstance(exc, DeliveryError):
         return exc
     if isinstance(exc, aiohttp.ClientSSLError | ssl.SSLError):
@@ -76,7 +77,7 @@ def from_exception(exc: BaseException) -> DeliveryError:
         return TransientError(f"Nothing accepted a connection at the URL within {CONNECT_TIMEOUT} s: check the "
                               "host, the port and any firewall in between.", code="timeout")
     if isinstance(exc, aiohttp.ServerTimeoutError | asyncio.TimeoutError):
-        return TransientError(f"The receiver accepted the connection but did not answer within {READ_TIMEOUT} s: "
+        return TransientError(f"The receiver accepted the connection but did not answer within {read_timeout:g} s: "
                               "check that it answers before doing slow work.", code="timeout")
     if isinstance(exc, aiohttp.ClientConnectorDNSError):
         return TransientError("The URL's host name does not resolve: check the URL.", code="endpoint_unreachable")

@@ -8,6 +8,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
+from worker.egress import READ_TIMEOUT
+
 CREDENTIALS = "the headers (an Authorization header, an API key) and the signing secret"
 
 
@@ -24,6 +26,9 @@ class Target:
     """A request's headers, given its body and whether it is the connection test."""
     credentials: str = CREDENTIALS
     """What to check when the receiver refuses the credentials (401, 403)."""
+    read_timeout: float = READ_TIMEOUT
+    """Seconds to wait for each read of an answer, deliveries and the connection test alike: longer for a receiver
+    known to answer slowly but surely (MLflow), so a slow answer is waited for, not retried."""
 
 
 @runtime_checkable

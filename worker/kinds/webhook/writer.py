@@ -68,7 +68,7 @@ class WebhookWriter:
     def _send(self, target: Target, batches: list[list[tuple[int, dict[str, Any]]]]) -> list[Outcome]:
         """One request per batch, all at once; each batch's trace ids and what became of them."""
         rendered = [([trace_id for trace_id, _ in batch], self._render(target, batch)) for batch in batches]
-        requests = [Request(target.method, target.url, data, target.headers(data, False))
+        requests = [Request(target.method, target.url, data, target.headers(data, False), target.read_timeout)
                     for _, data in rendered if isinstance(data, bytes)]
         answers = iter(self.client.send_all(requests))
         return [(trace_ids, data if isinstance(data, TraceRejected) else self._outcome(next(answers), target))

@@ -109,11 +109,11 @@ class Caller:
     key_digest: str
 
 
-async def ingest_caller(request: Request, redis: RedisDep) -> Caller:
+async def ingest_caller(request: Request) -> Caller:
     """The key's workspace, as this process read it lately (api/ingest_cache.py), else read now (off the loop)."""
     digest = store.key_digest(ingest_key(request))
     known: IngestKeys = request.app.state.ingest_keys
-    workspace = known.kept(digest) or await run_in_threadpool(known.workspace, redis, digest)
+    workspace = known.kept(digest) or await run_in_threadpool(known.workspace, request.app.state.redis, digest)
     if workspace is None:
         raise ApiError(401, "unauthorized", "unknown or revoked ingest key")
     return Caller(workspace, digest)

@@ -12,6 +12,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import errors
+from api.admission import Admission
 from api.announcer import Announcer
 from api.deps import Announce
 from api.ingest_cache import IngestKeys, Routings
@@ -37,6 +38,7 @@ def create_app(announce: Announce = celery_app.announce) -> FastAPI:
         app.state.outbox = Outbox(redis)
         app.state.lockout = Lockout(redis)
         app.state.ingest_keys, app.state.routings = IngestKeys(), Routings()
+        app.state.admission = Admission(settings.max_ingest_in_flight)
         app.state.announce = announcer = Announcer(announce)
         yield
         announcer.close()

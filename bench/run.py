@@ -1,7 +1,8 @@
 """`make bench`: tracedrop's speed, measured on this machine against its own private stack.
 
 Prints, in one run: the raw PUT limit of the local SeaweedFS (boto3 with 16 threads, an async client at 64),
-ingest rates and p99 (native, OTLP protobuf and LiteLLM arrays), drain rates of one worker process and of a
+ingest rates and p99 (native, OTLP protobuf and LiteLLM arrays), one trace per request beside a bare uvicorn app
+(bench/single_requests.py), drain rates of one worker process and of a
 `tracedrop worker` at its default settings (medians of WRITER_ROUNDS drains, between raw async rounds) and of two,
 end-to-end latency at half the drain rate, Parquet beside cbor.zstd and jsonl.gz (bytes per trace, encode rate,
 DuckDB summing cost per model from the bucket in each format: bench/lake_figures.py), each dialect's rendering
@@ -23,7 +24,7 @@ from typing import Any
 
 import orjson
 
-from bench import backlog_memory, dialects, gateways, lake_figures, latency, raw, scale, webhooks
+from bench import backlog_memory, dialects, gateways, lake_figures, latency, raw, scale, single_requests, webhooks
 from bench.backlog_memory import LAYOUTS
 from bench.workload import Stack, cpu_seconds, machine_busy_seconds, rss_mb, tree
 
@@ -180,6 +181,10 @@ def run(sizes: Sizes) -> dict[str, Any]:
         bench.delete_destination(formats)
         say(f"gateway formats, batches of 100: {gateways.describe(f['gateway_ingest'])}")
 
+        f["single_requests"] = single_requests.measure(bench, count=sizes.single)
+        say(f"one trace per request, 1 api process, {single_requests.IN_FLIGHT} in flight: "
+            f"{single_requests.describe(f['single_requests'])}")
+
         f["webhooks"] = webhooks.rates(bench, counts=sizes.webhooks)
         say(f"webhook delivery, 1 worker process: {webhooks.describe(f['webhooks'])}")
 
@@ -290,6 +295,7 @@ def table(f: dict[str, Any]) -> list[tuple[str, str]]:
            f"{w['ratio_async']:.2f}"
            + (f"  target >= 0.8: {mark(min(w['ratio'], w['ratio_async']) >= 0.8)}" if key == "batch_1" else ""))
           for key, w in f["webhooks"].items()],
+        *single_rows(f["single_requests"]),
         *[(f"render {name}, batches of {n['batch_size']}, median of {dialects.ROUNDS} interleaved rounds",
            f"{d['us_per_trace']:.0f} us per trace, {d['bytes_per_trace']:.0f} B; / genai OTLP "
            f"{d['ratio_to_genai']:.2f}") for n in [f["named_drain"]] for name, d in f["dialects"].items()],
@@ -311,6 +317,24 @@ def table(f: dict[str, Any]) -> list[tuple[str, str]]:
          f"{f['machine']['other_cores']:.2f} of {f['machine']['cores']} cores "
          f"(this benchmark and its stack: {f['machine']['benchmark_cores']:.2f})"),
     ]
+    return rows
+
+
+def single_rows(f: dict[str, Any]) -> list[tuple[str, str]]:
+    r, two, over = f["rates"], f["scaling"], f["overload"]
+    rows = [(f"one trace per request: {name}, 1 api process, {single_requests.IN_FLIGHT} in flight",
+             f"{r[name]['per_s']:.0f} req/s, {r[name]['cpu_ms']:.2f} ms api CPU per request; / bare uvicorn app "
+             f"{r['bare']['per_s']:.0f} req/s = {r[name]['ratio_to_bare']:.2f}"
+             + (f"  target >= 0.25 and <= 1 ms: {mark(r[name]['ratio_to_bare'] >= 0.25 and r[name]['cpu_ms'] <= 1)}"
+                if name in ("otlp_json", "native") else
+                f"  target >= 0.5: {mark(r[name]['ratio_to_bare'] >= 0.5)}" if name != "bare" else ""))
+            for name in ("bare", "otlp_json", "native", "test_connection", "healthz")]
+    rows.append(("one trace per request (OTLP/JSON), `tracedrop api --workers 2` / 1 process",
+                 f"{two['workers_2_per_s']:.0f} / {two['workers_1_per_s']:.0f} req/s = {two['ratio']:.2f}"))
+    rows.append((f"overload: {over['in_flight']} requests in flight at one api process",
+                 f"{over['taken']} taken (p99 {over['taken_p99_ms']:.0f} ms), {over['refused']} answered 503 (p99 "
+                 f"{over['refused_p99_ms']:.0f} ms); api RSS {over['rss_before_mb']:.0f} -> "
+                 f"{over['rss_after_mb']:.0f} MB"))
     return rows
 
 

@@ -19,7 +19,7 @@ from typing import Any
 import aiohttp
 import orjson
 
-from bench.workload import EPOCH_S, Stack, cpu_seconds, trace
+from bench.workload import EPOCH_S, Stack, cpu_seconds, percentile, rss_mb, trace
 from tests import stack
 
 IN_FLIGHT = 64
@@ -56,19 +56,24 @@ def otlp_json_span(i: int) -> bytes:
         {"key": "service.name", "value": {"stringValue": "gateway"}}]}, "scopeSpans": [{"spans": [span]}]}]})
 
 
-async def _hammer(url: str, method: str, bodies: list[bytes], headers: dict[str, str], expect: int) -> float:
-    """Send every body with IN_FLIGHT requests in flight on kept-alive connections; seconds taken."""
+async def _hammer(url: str, method: str, bodies: list[bytes], headers: dict[str, str], expect: int,
+                  in_flight: int = IN_FLIGHT, answers: list[tuple[int, float]] | None = None) -> float:
+    """Send every body with ``in_flight`` requests in flight on kept-alive connections; seconds taken. With
+    ``answers``, every status and latency is kept there and any status is taken."""
     queue = iter(bodies)
-    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=IN_FLIGHT)) as session:
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=in_flight)) as session:
         async def lane() -> None:
             for data in queue:
+                began = time.perf_counter()
                 async with session.request(method, url, data=data, headers=headers) as answer:
                     await answer.read()
-                    if answer.status != expect:
+                    if answers is not None:
+                        answers.append((answer.status, time.perf_counter() - began))
+                    elif answer.status != expect:
                         raise RuntimeError(f"{url} answered {answer.status}: {(await answer.read())[:200]!r}")
 
         started = time.perf_counter()
-        await asyncio.gather(*(lane() for _ in range(IN_FLIGHT)))
+        await asyncio.gather(*(lane() for _ in range(in_flight)))
         return time.perf_counter() - started
 
 
@@ -102,7 +107,6 @@ def _ok(url: str) -> bool:
 
 def rates(bench: Stack, *, count: int) -> dict[str, Any]:
     """The median of ROUNDS interleaved rounds of each request kind, and its ratio to the bare app."""
-    bench.destination("single")
     bare_app = bare_server(bench)
     ingest = f"{bench.api.url}/v1/traces"
     key = {"Authorization": f"Bearer {bench.key}"}
@@ -136,16 +140,80 @@ def rates(bench: Stack, *, count: int) -> dict[str, Any]:
         bare_app.stop()
 
 
+def api_processes(bench: Stack, workers: int) -> stack.Api:
+    """Another `tracedrop api` on the same Redis, with ``workers`` uvicorn processes."""
+    port = stack.free_port()
+    server = stack.Api(f"api-{workers}", [*stack.api_args(port), "--workers", str(workers)],
+                       bench.workdir / f"api-{workers}-{port}.log", env=bench.env, port=port)
+    server.start()
+    return server
+
+
+def scaling(bench: Stack, *, count: int) -> dict[str, Any]:
+    """Single-trace OTLP/JSON requests/s of one api process and of `--workers 2`, interleaved rounds, medians."""
+    two = api_processes(bench, 2)
+    key = {"Authorization": f"Bearer {bench.key}", "Content-Type": "application/json"}
+    try:
+        rounds: dict[str, list[float]] = {"1": [], "2": []}
+        for round_ in range(ROUNDS):
+            for name, server in (("1", bench.api), ("2", two)):
+                bodies = [otlp_json_span(10**6 * (round_ + 1) + int(name) * 10**5 + i) for i in range(count)]
+                rounds[name].append(hammer(f"{server.url}/v1/traces", bodies, headers=key)["per_s"])
+        one, both = statistics.median(rounds["1"]), statistics.median(rounds["2"])
+        return {"workers_1_per_s": one, "workers_2_per_s": both, "ratio": both / one, "rounds": rounds}
+    finally:
+        two.stop()
+
+
+OVERLOAD_IN_FLIGHT = 400
+"""Requests in flight from the overloading client: past TRACEDROP_MAX_INGEST_IN_FLIGHT, under the connection cap."""
+
+
+def overload(bench: Stack, *, count: int) -> dict[str, Any]:
+    """One api process offered OVERLOAD_IN_FLIGHT requests at once: how many are taken (202) and refused (503), the
+    p99 of each, and the api's memory before and after."""
+    key = {"Authorization": f"Bearer {bench.key}", "Content-Type": "application/json"}
+    bodies = [otlp_json_span(9 * 10**7 + i) for i in range(count)]
+    before = rss_mb(bench.api)
+    answers: list[tuple[int, float]] = []
+    seconds = asyncio.run(_hammer(f"{bench.api.url}/v1/traces", "POST", bodies, key, 200,
+                                  in_flight=OVERLOAD_IN_FLIGHT, answers=answers))
+    taken = [latency for status, latency in answers if status == 200]
+    refused = [latency for status, latency in answers if status == 503]
+    if len(taken) + len(refused) != len(answers):
+        raise RuntimeError(f"overload: answers other than 200 and 503: {sorted({s for s, _ in answers})}")
+    return {"in_flight": OVERLOAD_IN_FLIGHT, "requests": count, "taken": len(taken), "refused": len(refused),
+            "taken_per_s": len(taken) / seconds, "taken_p99_ms": percentile(taken, 99) * 1e3,
+            "refused_p99_ms": percentile(refused, 99) * 1e3, "rss_before_mb": before, "rss_after_mb": rss_mb(bench.api)}
+
+
+def measure(bench: Stack, *, count: int) -> dict[str, Any]:
+    """Every figure of this phase: rates beside the bare app, one api process against two, and overload; against
+    a workspace with one per-trace S3 destination, deleted after (with what it was owed) so no later phase drains
+    it."""
+    destination = bench.destination("single")
+    try:
+        return {"rates": rates(bench, count=count), "scaling": scaling(bench, count=count),
+                "overload": overload(bench, count=count * 2)}
+    finally:
+        bench.delete_destination(destination)
+
+
 def describe(figures: dict[str, Any]) -> str:
-    return "; ".join(f"{name} {f['per_s']:.0f} req/s, {f['cpu_ms']:.2f} ms CPU/request ({f['ratio_to_bare']:.2f}x "
-                     "bare)" for name, f in figures.items() if isinstance(f, dict))
+    rates_, two, over = figures["rates"], figures["scaling"], figures["overload"]
+    return ("; ".join(f"{name} {f['per_s']:.0f} req/s, {f['cpu_ms']:.2f} ms CPU/request ({f['ratio_to_bare']:.2f}x "
+                      "bare)" for name, f in rates_.items() if isinstance(f, dict))
+            + f"; --workers 2: {two['workers_2_per_s']:.0f} req/s ({two['ratio']:.2f}x one process)"
+            + f"; {over['in_flight']} in flight: {over['taken']} taken ({over['taken_per_s']:.0f}/s, p99 "
+              f"{over['taken_p99_ms']:.0f} ms), {over['refused']} refused 503 (p99 {over['refused_p99_ms']:.0f} ms), "
+              f"api RSS {over['rss_before_mb']:.0f} -> {over['rss_after_mb']:.0f} MB")
 
 
 def main() -> None:
-    """``python -m bench.single_requests``: this phase alone, on a stack of its own."""
+    """``python -m bench.single_requests [requests]``: this phase alone, on a stack of its own."""
     bench = Stack.start(beat=False)
     try:
-        figures = rates(bench, count=int(sys.argv[1]) if len(sys.argv) > 1 else 2000)
+        figures = measure(bench, count=int(sys.argv[1]) if len(sys.argv) > 1 else 2000)
         print(describe(figures))
         print(orjson.dumps(figures).decode())
     finally:

@@ -353,10 +353,13 @@ class Api(Service):
                    what="tracedrop api", proc=self.proc)
 
 
+def api_args(port: int) -> list[str]:
+    return [_tracedrop(), "api", "--port", str(port)]
+
+
 def api(workdir: Path, env: dict[str, str], *, port: int | None = None) -> Api:
     port = port or free_port()
-    args = [_tracedrop(), "api", "--port", str(port)]
-    server = Api("api", args, workdir / f"api-{port}.log", env=env, port=port)
+    server = Api("api", api_args(port), workdir / f"api-{port}.log", env=env, port=port)
     server.start()
     return server
 

@@ -52,6 +52,8 @@ class Settings(BaseSettings):
     """Seconds a request body may pause; then 408 and the connection is closed."""
     keep_alive_timeout: int = Field(default=5, ge=1, le=600)
     """Seconds an idle connection is kept open between requests."""
+    max_ingest_in_flight: int = Field(default=128, ge=1, le=100_000)
+    """Ingest requests one api process works on at once; one more is answered 503 with Retry-After at once."""
 
     @field_validator("redis_url")
     @classmethod

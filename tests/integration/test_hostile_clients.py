@@ -23,7 +23,7 @@ import psutil
 import pytest
 
 from tests import stack
-from tests.conftest import make_trace
+from tests.conftest import make_trace, wait_for
 
 MAX_CONNECTIONS = 6
 HEADER_TIMEOUT = 2
@@ -308,3 +308,31 @@ def test_a_bad_server_limit_stops_the_api_with_one_line() -> None:
     result = subprocess.run([stack._binary("tracedrop"), "api"], env=env, capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
     assert result.stderr.startswith("tracedrop: TRACEDROP_MAX_HEADER_BYTES ")
+
+
+def test_past_the_ingest_requests_in_flight_one_more_is_answered_503_at_once(
+        own_api: Callable[..., stack.Api]) -> None:
+    # Given an api that works on one ingest request at a time, busy with one whose body is still coming
+    api = own_api(TRACEDROP_MAX_INGEST_IN_FLIGHT="1")
+    admin = stack.Admin(api.url)
+    admin.workspace("busy")
+    key = admin.ingest_key("busy")
+    admin.http.close()
+    client = httpx.Client(base_url=api.url, headers={"Authorization": f"Bearer {key}"}, timeout=30)
+    with client, connect(api) as held:
+        held.sendall(b"POST /v1/traces HTTP/1.1\r\nHost: tracedrop\r\nAuthorization: Bearer " + key.encode() +
+                     b"\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{")
+
+        # When another trace comes (until the held one is being worked on), Then it is refused with Retry-After
+        def refused() -> httpx.Response | None:
+            sent = client.post("/v1/traces", json=make_trace(1))
+            return sent if sent.status_code == 503 else None
+
+        busy = wait_for(refused, timeout=30, what="a 503 while the held request is in flight")
+        assert busy.json()["error"]["code"] == "overloaded" and busy.headers["retry-after"] == "1"
+        assert client.get("/healthz").status_code == 200
+
+        held.close()
+        # And once the held request is gone, traces are taken again
+        wait_for(lambda: client.post("/v1/traces", json=make_trace(2)).status_code == 202, timeout=30,
+                 what="a 202 once the held request is gone")

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from api import lockout
+from api import admission, announcer, ingest_cache, lockout
 from api.body import MAX_GZIP_MEMBERS
 from api.deps import WORKSPACE_PATTERN
 from api.formats import answers, bounds
@@ -114,6 +114,16 @@ def setting(name: str, *keys: str) -> tuple[object, ...]:
 
 
 CLAIMS = {
+    # docs/ingest.md: what one request costs
+    "ingest cache": Claim("docs/ingest.md", rf"A request that stores nothing may use what was read up to {Q} before",
+                          (ms(ingest_cache.KEY_KEEP_S),)),
+    "announcer": Claim("docs/ingest.md", rf"a thread of each api process sends, at most every {Q}, one Celery message "
+                       rf"per destination naming the traces stored meanwhile \(up to {Q} of them",
+                       (ms(announcer.EVERY_S), announcer.MAX_IDS)),
+    "in flight": Claim("docs/configuration.md", rf"\| `TRACEDROP_MAX_INGEST_IN_FLIGHT` \| `{Q}` \| ingest requests "
+                       rf"one api process works on at once \({Q} to {Q}\); one more is answered 503 `overloaded` "
+                       rf"with `Retry-After: {Q}`",
+                       (*setting("max_ingest_in_flight", "default", "minimum", "maximum"), admission.RETRY_AFTER_S)),
     # docs/delivery.md: the outbox, the reconciler, retries and probes
     "lease": Claim("docs/delivery.md", rf"\*now \+ {Q}\* while a worker holds it \(the lease, renewed every {Q} "
                    rf"while its writes run, for at most {Q}\)",

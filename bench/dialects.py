@@ -16,9 +16,13 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import orjson
+
 from bench.webhooks import Receiver
 from bench.workload import WORKSPACE, Stack, trace
+from worker.kinds.datadog import spans
 from worker.kinds.otlp_vendor.config import BATCH_SIZE
+from worker.kinds.posthog import events
 from worker.otlp import DIALECTS, genai
 from worker.otlp.envelope import export_request
 from worker.trace import TraceIn, stored_form
@@ -39,8 +43,10 @@ def otlp(dialect: Any) -> Render:
 
 
 def renderers() -> dict[str, Render]:
-    """Every dialect a destination can speak, by name."""
-    return {name: otlp(dialect) for name, dialect in DIALECTS.items()}
+    """Every dialect a destination can speak, by name: the OTLP ones, and Datadog's and PostHog's JSON bodies."""
+    return {**{name: otlp(dialect) for name, dialect in DIALECTS.items()},
+            "datadog": lambda traces: orjson.dumps(spans.body(traces, ml_app="bench", privacy_mode=False)),
+            "posthog": lambda traces: orjson.dumps(events.batch(traces, api_key="phc_bench", privacy_mode=False))}
 
 
 def rendering(count: int) -> dict[str, Any]:

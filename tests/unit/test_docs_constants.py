@@ -120,6 +120,10 @@ CLAIMS = {
     "announcer": Claim("docs/ingest.md", rf"a thread of each api process sends, at most every {Q}, one Celery message "
                        rf"per destination naming the traces stored meanwhile \(up to {Q} of them",
                        (ms(announcer.EVERY_S), announcer.MAX_IDS)),
+    "announcer in performance": Claim("docs/performance.md", rf"a thread that sends one message per destination every "
+                                      rf"{Q}", (ms(announcer.EVERY_S),)),
+    "in flight in performance": Claim("docs/performance.md", rf"`TRACEDROP_MAX_INGEST_IN_FLIGHT` at its default {Q}",
+                                      setting("max_ingest_in_flight", "default")),
     "in flight": Claim("docs/configuration.md", rf"\| `TRACEDROP_MAX_INGEST_IN_FLIGHT` \| `{Q}` \| ingest requests "
                        rf"one api process works on at once \({Q} to {Q}\); one more is answered 503 `overloaded` "
                        rf"with `Retry-After: {Q}`",

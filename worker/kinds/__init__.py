@@ -6,10 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 from worker.destination import DestinationConfig, Saved
-from worker.kinds import langfuse, s3, webhook
+from worker.kinds import langfuse, postgres, s3, webhook
 from worker.kinds.base import Kind
 
-KINDS: dict[str, Kind] = {kind.name: kind for kind in (s3.KIND, webhook.KIND, langfuse.KIND)}
+KINDS: dict[str, Kind] = {kind.name: kind for kind in (s3.KIND, webhook.KIND, langfuse.KIND, postgres.KIND)}
 DEFAULT = "s3"
 """The kind of a destination whose ``type`` is left out."""
 

@@ -88,7 +88,7 @@ def delivered(admin: stack.Admin, workspace: str, destination_id: str, total: in
     return dict(wait_for(done, timeout=timeout, what=f"{total} traces delivered"))
 
 
-BY_MODEL = ("SELECT model, count(*), sum(input_tokens), sum(output_tokens), round(sum(cost_total)::numeric, 9) "
+BY_MODEL = ("SELECT model, count(*), sum(input_tokens), sum(output_tokens), sum(cost_total)::decimal(18, 9) "
             "FROM {source} GROUP BY model ORDER BY model")
 """One query for the lake and the table: the same text, only the source differs."""
 

@@ -19,7 +19,8 @@ from worker.kinds.postgres import table as tables
 from worker.kinds.postgres.client import connect
 from worker.kinds.postgres.config import PostgresConfig, TableName
 from worker.kinds.postgres.errors import RowRefused, from_statement, shown
-from worker.kinds.postgres.writer import insert
+from worker.kinds.postgres.rows import Row
+from worker.kinds.postgres.writer import insert, skip_present
 
 CODES = frozenset(
     {"unauthorized", "not_found", "permission_denied", "table_mismatch", "endpoint_unreachable", "tls_error",
@@ -30,9 +31,11 @@ STATEMENT_TIMEOUT_MS = 4_000
 """Each of the test's statements gives up after this long (the API answers within a bound)."""
 
 
-def test_row() -> dict[str, Any]:
-    return {"id": 0, "capture_id": f"tracedrop-connection-test-{uuid.uuid4()}",
-            "timestamp": datetime.now(UTC), "model": "tracedrop/connection-test"}
+def test_row() -> Row:
+    """A row with only id, capture_id, timestamp and model set."""
+    given = {"id": 0, "capture_id": f"tracedrop-connection-test-{uuid.uuid4()}", "timestamp": datetime.now(UTC),
+             "model": "tracedrop/connection-test"}
+    return tuple(given.get(name) for name in tables.TYPES)
 
 
 def as_test_failure(error: DeliveryError) -> DeliveryError:
@@ -99,8 +102,10 @@ def connection_test(config: Any, *, allow_private: bool) -> dict[str, Any]:
             connection.commit()
             created = _create(connection, config) if config.create_table else False
             _check(connection, config)
-            with connection.transaction(force_rollback=True):
-                insert(connection, config.table_name, [test_row()])
+            with connection.transaction(force_rollback=True):  # both of delivery's statements, undone
+                row = test_row()
+                insert(connection, config.table_name, [row])
+                skip_present(connection, config.table_name, [row])
             connection.commit()
     except DeliveryError as error:
         raise as_test_failure(error) from None

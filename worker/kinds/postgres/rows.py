@@ -1,5 +1,5 @@
-"""A stored trace as the row a PostgreSQL destination inserts: the Parquet file's row (worker/batch/parquet.py) of
-its batch record, with the JSON columns kept as JSON rather than strings. Pure."""
+"""A stored trace as the row a PostgreSQL destination writes: the Parquet file's row (worker/batch/parquet.py) of its
+batch record, in the table's column order (``table.TYPES``), JSON columns as JSON text. Pure."""
 
 from __future__ import annotations
 
@@ -10,20 +10,21 @@ import orjson
 from worker.batch.parquet import COLUMNS
 from worker.batch.record import build_record
 
-_JSON = frozenset(column.name for column in COLUMNS if column.json)
+Row = tuple[Any, ...]
+_JSON = tuple(column.json or column.name == "identity" for column in COLUMNS)
+"""Which of a row's values are JSON text (the JSON columns, and identity, a struct in Parquet)."""
 
 
-def row(trace_id: int, body: bytes, *, privacy_mode: bool) -> dict[str, Any]:
+def row(trace_id: int, body: bytes, *, privacy_mode: bool) -> Row:
     """The row of one stored trace: ``id`` is tracedrop's sequence number, ``capture_id`` the trace's id; privacy
     mode leaves ``request`` and ``response`` null."""
     record = build_record(trace_id, orjson.loads(body), privacy_mode=privacy_mode)
-    found = {}
-    for column in COLUMNS:
-        value = column.value(record)
-        found[column.name] = orjson.Fragment(value) if column.name in _JSON and value is not None else value
-    return found
+    return tuple(orjson.dumps(value).decode() if isinstance(value, dict) else value
+                 for value in (column.value(record) for column in COLUMNS))
 
 
-def document(rows: list[dict[str, Any]]) -> str:
-    """Rows as the one JSON array the insert reads (``table.insert``)."""
-    return orjson.dumps(rows).decode()
+def document(rows: list[Row]) -> str:
+    """Rows as one JSON array of objects (``table.insert`` reads it), JSON columns as the JSON they hold."""
+    return orjson.dumps([{column.name: orjson.Fragment(value) if is_json and value is not None else value
+                          for column, value, is_json in zip(COLUMNS, found, _JSON, strict=True)}
+                         for found in rows]).decode()

@@ -63,6 +63,11 @@ def create(table: TableName) -> list[sql.Composed]:
     return statements
 
 
+def copy(table: TableName) -> sql.Composed:
+    """A batch's rows, as COPY's text data in ``TYPES``' order."""
+    return sql.SQL("COPY {} ({}) FROM STDIN").format(qualified(table), names())
+
+
 def insert(table: TableName) -> sql.Composed:
     """Rows given as one JSON array of objects (``%(rows)s``), each read into the table's own row type (so a value
     meets the column's type as the table has it now), inserted unless its ``capture_id`` is there already."""

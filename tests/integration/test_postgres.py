@@ -291,14 +291,14 @@ def test_a_worker_killed_mid_batch_leaves_every_trace_exactly_once(
 # The connection test, each of its typed failures
 
 
-def tested(admin: stack.Admin, workspace: str, body: dict[str, Any]) -> dict[str, Any]:
+def connection_tested(admin: stack.Admin, workspace: str, body: dict[str, Any]) -> dict[str, Any]:
     response = admin.http.post(f"/v1/workspaces/{workspace}/destinations/test", json=body)
     assert response.status_code in (200, 400), response.text
     return dict(response.json())
 
 
 def failure(admin: stack.Admin, workspace: str, body: dict[str, Any]) -> tuple[str, str]:
-    answer = tested(admin, workspace, body)
+    answer = connection_tested(admin, workspace, body)
     assert answer["ok"] is False, answer
     return answer["error"]["code"], answer["error"]["message"]
 
@@ -307,12 +307,13 @@ def test_a_passing_test_creates_the_table_with_its_key_and_indexes_and_leaves_no
     running: stack.Api, admin: stack.Admin, workspace: str, pg: PostgreSQL
 ) -> None:
     table = new_table()
-    assert tested(admin, workspace, pg_body(pg, table)) == {"ok": True, "table": f"public.{table}", "created": True}
+    answer = connection_tested(admin, workspace, pg_body(pg, table))
+    assert answer == {"ok": True, "table": f"public.{table}", "created": True}
     assert count(pg, table) == 0
     indexes = pg.sql("SELECT indexdef FROM pg_indexes WHERE tablename = %s ORDER BY indexname", table,
                      dbname=DATABASE)
     assert len(indexes) == 4 and any("PRIMARY KEY" in d or "pkey" in d for (d,) in indexes)
-    assert tested(admin, workspace, pg_body(pg, table))["created"] is False
+    assert connection_tested(admin, workspace, pg_body(pg, table))["created"] is False
 
 
 @pytest.mark.parametrize(("change", "code", "says"), [
@@ -334,7 +335,7 @@ def test_a_role_that_may_not_insert_or_create_fails_with_permission_denied(
 ) -> None:
     # Given a table the reader may see but not insert into
     table = new_table()
-    assert tested(admin, workspace, pg_body(pg, table))["ok"]
+    assert connection_tested(admin, workspace, pg_body(pg, table))["ok"]
     pg.sql(f"GRANT SELECT ON public.{table} TO {READER}", dbname=DATABASE)
     code, message = failure(admin, workspace, {**pg_body(pg, table), "user": READER})
     assert code == "permission_denied" and "GRANT INSERT" in message
@@ -347,7 +348,7 @@ def test_a_table_of_another_shape_is_a_table_mismatch_naming_the_columns(
     running: stack.Api, admin: stack.Admin, workspace: str, pg: PostgreSQL
 ) -> None:
     table = new_table()
-    assert tested(admin, workspace, pg_body(pg, table))["ok"]
+    assert connection_tested(admin, workspace, pg_body(pg, table))["ok"]
     pg.sql(f"ALTER TABLE public.{table} DROP COLUMN session_id, ALTER COLUMN input_tokens TYPE integer",
            dbname=DATABASE)
     code, message = failure(admin, workspace, pg_body(pg, table))

@@ -98,7 +98,7 @@ def main() -> None:
     """``python -m bench.postgres``: this phase alone, on a stack of its own."""
     bench = Stack.start(beat=False)
     try:
-        figures = rates(bench, count=10_000)
+        figures = rates(bench, count=20_000)
         print(describe(figures))
         print(orjson.dumps(figures).decode())
     finally:

@@ -64,7 +64,7 @@ def options(config: PostgresConfig, *, allow_private: bool) -> dict[str, Any]:
 def connect(config: PostgresConfig, *, allow_private: bool) -> psycopg.Connection[Any]:
     """A new connection (not autocommit), or the DeliveryError that kept it from opening."""
     try:
-        return psycopg.connect(**options(config, allow_private=allow_private))
+        return psycopg.connect(**options(config, allow_private=allow_private), prepare_threshold=None)
     except psycopg.Error as exc:
         raise from_connect(exc, user=config.user, database=config.database) from exc
 

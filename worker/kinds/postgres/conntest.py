@@ -45,9 +45,6 @@ def as_test_failure(error: DeliveryError) -> DeliveryError:
                                 "must take NULL.", code="table_mismatch")
     if error.code == "connection_lost":
         return TransientError(error.message, code="endpoint_unreachable")
-    if "statement timeout" in error.message or "lock timeout" in error.message:
-        return TransientError(f"The database did not answer a test statement within {STATEMENT_TIMEOUT_MS} ms "
-                              f"({error.message}).", code="timeout")
     return error
 
 

@@ -21,8 +21,8 @@ dead-lettered, the rest of the batch lands."""
 TRANSIENT_CLASSES = ("08", "40", "53", "57", "58")
 """Connection exceptions, serialization failures and deadlocks, insufficient resources (too many connections, disk
 full), operator intervention (shutdown, statement timeout), system errors: retried with backoff."""
-TRANSIENT_CODES = frozenset({"55P03"})
-"""Lock not available (lock_timeout)."""
+TIMEOUTS = frozenset({"57014", "55P03"})
+"""A statement cancelled by ``statement_timeout``, a lock not granted within ``lock_timeout``."""
 _NO_ROLE = re.compile(r'FATAL: +role ".*" does not exist')
 _NO_DATABASE = re.compile(r'FATAL: +database ".*" does not exist')
 GRANT = "GRANT INSERT, SELECT (capture_id) ON {table} TO {user}"
@@ -91,7 +91,10 @@ def from_statement(exc: BaseException, *, table: str, user: str) -> DeliveryErro
     if state in ("42703", "42804", "42P10"):
         return DestinationError(f"The table {table} does not have the columns tracedrop writes ({shown(exc)}); "
                                 "the connection test names them.", code="table_mismatch")
-    if state.startswith(TRANSIENT_CLASSES) or state in TRANSIENT_CODES or not state:
+    if state in TIMEOUTS:
+        return TransientError(f"The database did not finish in time ({shown(exc)}): tracedrop retries with backoff; "
+                              "if it lasts, look for locks on the table or a busy server.", code="timeout")
+    if state.startswith(TRANSIENT_CLASSES) or not state:
         return TransientError(f"The database failed ({shown(exc)}): tracedrop retries with backoff; if it lasts, "
                               "check the server.", code="server_unavailable" if state else "connection_lost")
     return DestinationError(f"The database refused the insert into {table} ({state}: {shown(exc)}).",

@@ -155,6 +155,21 @@ def test_table_names_that_are_not_plain_identifiers_are_refused_naming_table(
     assert [problem["field"] for problem in response.json()["error"]["problems"]] == ["table"]
 
 
+def test_the_password_is_masked_and_must_be_sent_again_to_move_the_destination(
+    running: stack.Api, admin: stack.Admin, workspace: str, pg: PostgreSQL
+) -> None:
+    # Given a saved destination: its password is never answered
+    destination = admin.destination(workspace, pg_body(pg, new_table()))
+    assert destination["password"] == "********"
+    # When a PATCH moves it to another host without the password
+    path = f"/v1/workspaces/{workspace}/destinations/{destination['id']}"
+    moved = admin.http.patch(path, json={"host": "localhost"})
+    # Then it is refused naming the password, and nothing changed
+    assert moved.status_code == 422 and moved.json()["error"]["code"] == "secrets_required"
+    assert [problem["field"] for problem in moved.json()["error"]["problems"]] == ["password"]
+    assert admin.http.get(path).json()["host"] == "127.0.0.1"
+
+
 def test_a_batch_written_twice_adds_no_row_twice(
     running: stack.Api, admin: stack.Admin, workspace: str, ingest: httpx.Client, pg: PostgreSQL
 ) -> None:

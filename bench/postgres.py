@@ -10,6 +10,7 @@ DDL. Rounds alternate; each figure is the median.
 from __future__ import annotations
 
 import statistics
+import sys
 import time
 from typing import Any
 
@@ -98,7 +99,7 @@ def main() -> None:
     """``python -m bench.postgres``: this phase alone, on a stack of its own."""
     bench = Stack.start(beat=False)
     try:
-        figures = rates(bench, count=20_000)
+        figures = rates(bench, count=int(sys.argv[1]) if len(sys.argv) > 1 else 20_000)
         print(describe(figures))
         print(orjson.dumps(figures).decode())
     finally:

@@ -23,6 +23,7 @@ from tests.conftest import make_trace, wait_for
 from tests.faults import WORKSPACE, installation, traces
 from tests.lake import duckdb_on
 from tests.postgres import PostgreSQL, postgresql
+from worker.kinds.postgres.client import IDLE_SECONDS
 
 DATABASE = "tracedrop"
 WRITER, READER = "td_writer", "td_reader"
@@ -168,6 +169,38 @@ def test_the_password_is_masked_and_must_be_sent_again_to_move_the_destination(
     assert moved.status_code == 422 and moved.json()["error"]["code"] == "secrets_required"
     assert [problem["field"] for problem in moved.json()["error"]["problems"]] == ["password"]
     assert admin.http.get(path).json()["host"] == "127.0.0.1"
+
+
+def test_a_worker_holds_a_few_connections_per_destination_and_replaces_them_when_it_is_updated(
+    running: stack.Api, admin: stack.Admin, workspace: str, ingest: httpx.Client, pg: PostgreSQL
+) -> None:
+    # Given a destination with a role of its own, delivering
+    role, table = f"r_{uuid.uuid4().hex[:8]}", new_table()
+    pg.sql(f"CREATE ROLE {role} LOGIN PASSWORD 'first-password'")
+    pg.sql(f"GRANT CREATE ON SCHEMA public TO {role}", dbname=DATABASE)
+    destination = admin.destination(workspace, pg_body(pg, table, user=role, password="first-password"))
+    post(ingest, [rich_trace(i) for i in range(300)])
+    delivered(admin, workspace, destination["id"], 300)
+
+    def sessions() -> list[Any]:
+        return [started for (started,) in pg.sql("SELECT backend_start FROM pg_stat_activity WHERE usename = %s",
+                                                  role)]
+
+    # Then the worker (2 pool processes) holds at most two connections per process for it
+    assert 1 <= len(sessions()) <= 2 * 2
+    # When its password changes (in the database, then by a PATCH) and more traces come
+    pg.sql(f"ALTER ROLE {role} PASSWORD 'second-password'")
+    patched = admin.http.patch(f"/v1/workspaces/{workspace}/destinations/{destination['id']}",
+                               json={"password": "second-password"})
+    assert patched.status_code == 200, patched.text
+    changed_at = pg.sql("SELECT now()")[0][0]
+    post(ingest, [rich_trace(i) for i in range(300, 600)])
+    delivered(admin, workspace, destination["id"], 600)
+    # Then every connection it holds was opened after the change: the old ones were closed (at the next batch of
+    # the process that holds them, or once unused for IDLE_SECONDS in a process that got none)
+    wait_for(lambda: all(started > changed_at for started in sessions()), what="the old connections closed",
+             timeout=IDLE_SECONDS + 30)
+    assert count(pg, table) == 600
 
 
 def test_a_batch_written_twice_adds_no_row_twice(

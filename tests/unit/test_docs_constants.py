@@ -326,7 +326,7 @@ CLAIMS = {
                            (postgres_client.POOL_SIZE, ms(postgres_client.IDLE_SECONDS))),
     "postgres lanes": Claim("docs/postgres.md", rf"written on at most {Q} lanes across all workers",
                             (runtime.LANES,)),
-    "postgres sizing": Claim("docs/postgres.md", r"max_connections >= (\d+) ×", (postgres_client.POOL_SIZE,)),
+    "postgres sizing": Claim("docs/postgres.md", r"max_connections >= (\d+) \*", (postgres_client.POOL_SIZE,)),
 }
 
 

@@ -11,6 +11,7 @@ the weak modes (``disable``, ``prefer``) are refused unless private endpoints ar
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import threading
 import time
 from collections import deque
@@ -131,8 +132,8 @@ class Pools:
         self._sweeper: threading.Thread | None = None
 
     def get(self, destination_id: str, config: PostgresConfig) -> Pool:
-        fingerprint = config.model_dump_json(include=set(config.CONNECTION) - {"password"}).encode() + \
-            config.password.get_secret_value().encode()
+        fingerprint = hashlib.sha256(config.model_dump_json(include=set(config.CONNECTION) - {"password"}).encode()
+                                     + b"\0" + config.password.get_secret_value().encode()).digest()
         with self._lock:
             pool = self._pools.get(destination_id)
             if pool is not None and pool.fingerprint == fingerprint:

@@ -9,6 +9,7 @@ alone: each goes to dead letters with the database's message, the rest lands.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import psycopg
@@ -29,14 +30,16 @@ TRACES_PER_CLAIM = 256
 Batch = list[tuple[int, Row]]
 
 
-def insert(connection: psycopg.Connection[Any], table: TableName, rows: list[Row]) -> None:
+def insert(connection: psycopg.Connection[Any], table: TableName, rows: Iterable[Row]) -> None:
     """Write ``rows`` in one transaction: COPY, or where a ``capture_id`` is taken, the rows not there yet."""
+    given, written = iter(rows), []
     try:
         with connection.transaction(), connection.cursor().copy(tables.copy(table)) as copy:
-            for found in rows:
+            for found in given:
+                written.append(found)
                 copy.write_row(found)
     except psycopg.errors.UniqueViolation:
-        skip_present(connection, table, rows)
+        skip_present(connection, table, [*written, *given])
 
 
 def skip_present(connection: psycopg.Connection[Any], table: TableName, rows: list[Row]) -> None:
@@ -45,25 +48,58 @@ def skip_present(connection: psycopg.Connection[Any], table: TableName, rows: li
         connection.execute(tables.insert(table), {"rows": document(rows)})
 
 
-def write(connection: psycopg.Connection[Any], destination: PostgresDestination, batch: Batch,
-          verdict: Verdict) -> None:
-    """Insert ``batch``, splitting it around refused rows; stop at the first failure that is not a row's."""
-    pending = [batch]
-    while pending:
-        part = pending.pop()
-        try:
-            insert(connection, destination.table_name, [found for _, found in part])
-        except Exception as exc:
-            error = from_statement(exc, table=destination.table, user=destination.user)
-            if isinstance(error, RowRefused) and len(part) > 1:
-                pending += [part[len(part) // 2:], part[:len(part) // 2]]
+class Rendering:
+    """A claimed batch's rows, rendered one by one as the first COPY sends them (so the server reads while the next
+    rows render); a trace that cannot be rendered is rejected into the verdict."""
+
+    def __init__(self, claimed: list[Claimed], *, privacy_mode: bool, verdict: Verdict) -> None:
+        self.batch: Batch = []
+        self._left = iter(claimed)
+        self._privacy_mode = privacy_mode
+        self._verdict = verdict
+
+    def rows(self) -> Iterator[Row]:
+        for item in self._left:
+            try:
+                found = row(item.trace_id, item.body, privacy_mode=self._privacy_mode)
+            except Exception as exc:
+                self._verdict.add([item.trace_id], TraceRejected(f"trace cannot be rendered: {exc}",
+                                                                 code="unrenderable"))
                 continue
-            verdict.add([trace_id for trace_id, _ in part], error)
-            if not isinstance(error, TraceRejected):
-                verdict.add([trace_id for left in pending for trace_id, _ in left], error)
-                return
+            self.batch.append((item.trace_id, found))
+            yield found
+
+    def finish(self) -> Batch:
+        """Every row, the ones the first attempt did not take rendered now."""
+        for _ in self.rows():
+            pass
+        return self.batch
+
+
+def attempt(connection: psycopg.Connection[Any], destination: PostgresDestination,
+            rows: Iterable[Row]) -> DeliveryError | None:
+    try:
+        insert(connection, destination.table_name, rows)
+    except Exception as exc:
+        return from_statement(exc, table=destination.table, user=destination.user)
+    return None
+
+
+def write(connection: psycopg.Connection[Any], destination: PostgresDestination, rendering: Rendering,
+          verdict: Verdict) -> None:
+    """Insert the batch, splitting it around refused rows; stop at the first failure that is not a row's."""
+    failure = attempt(connection, destination, rendering.rows())
+    pending: list[tuple[Batch, DeliveryError | None]] = [(rendering.finish(), failure)]
+    while pending:
+        part, error = pending.pop()
+        if isinstance(error, RowRefused) and len(part) > 1:
+            halves = [part[len(part) // 2:], part[:len(part) // 2]]
+            pending += [(half, attempt(connection, destination, [found for _, found in half])) for half in halves]
             continue
-        verdict.add([trace_id for trace_id, _ in part], None)
+        verdict.add([trace_id for trace_id, _ in part], error)
+        if error is not None and not isinstance(error, TraceRejected):
+            verdict.add([trace_id for left, _ in pending for trace_id, _ in left], error)
+            return
 
 
 class PostgresWriter:
@@ -78,17 +114,10 @@ class PostgresWriter:
     def deliver(self, destination: Destination, claimed: list[Claimed]) -> Verdict:
         assert isinstance(destination, PostgresDestination)
         verdict = Verdict()
-        batch: Batch = []
-        for item in claimed:
-            try:
-                batch.append((item.trace_id, row(item.trace_id, item.body, privacy_mode=destination.privacy_mode)))
-            except Exception as exc:
-                verdict.add([item.trace_id], TraceRejected(f"trace cannot be rendered: {exc}", code="unrenderable"))
-        if not batch:
-            return verdict
+        rendering = Rendering(claimed, privacy_mode=destination.privacy_mode, verdict=verdict)
         try:
             with self.pools.get(destination.id, destination).connection() as connection:
-                write(connection, destination, batch, verdict)
+                write(connection, destination, rendering, verdict)
         except DeliveryError as exc:  # no connection: refused by the fence, or the server's refusal
-            verdict.add([trace_id for trace_id, _ in batch], exc)
+            verdict.add([trace_id for trace_id, _ in rendering.finish()], exc)
         return verdict

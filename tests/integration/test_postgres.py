@@ -156,6 +156,20 @@ def test_table_names_that_are_not_plain_identifiers_are_refused_naming_table(
     assert [problem["field"] for problem in response.json()["error"]["problems"]] == ["table"]
 
 
+def test_the_settings_page_offers_the_kind_from_its_description(running: stack.Api, admin: stack.Admin) -> None:
+    # Given the kinds the page renders its forms from
+    types = {kind["type"]: kind for kind in admin.http.get("/v1/destination-types").json()["types"]}
+    # Then PostgreSQL is one, its fields in order with their inputs, the password a secret
+    form = types["postgres"]
+    assert form["title"] == "PostgreSQL"
+    assert [(f["name"], f["input"], f["required"]) for f in form["fields"]] == [
+        ("host", "text", True), ("port", "number", False), ("database", "text", True), ("user", "text", True),
+        ("password", "secret", True), ("sslmode", "select", False), ("table", "text", False),
+        ("create_table", "checkbox", False)]
+    assert next(f for f in form["fields"] if f["name"] == "sslmode")["choices"] == [
+        "disable", "prefer", "require", "verify-ca", "verify-full"]
+
+
 def test_the_password_is_masked_and_must_be_sent_again_to_move_the_destination(
     running: stack.Api, admin: stack.Admin, workspace: str, pg: PostgreSQL
 ) -> None:

@@ -11,16 +11,22 @@ from worker.batch.parquet import COLUMNS
 from worker.batch.record import build_record
 
 Row = tuple[Any, ...]
-_JSON = tuple(column.json or column.name == "identity" for column in COLUMNS)
-"""Which of a row's values are JSON text (the JSON columns, and identity, a struct in Parquet)."""
+_VALUES = tuple(column.value for column in COLUMNS)
+_STRUCTS = tuple(i for i, column in enumerate(COLUMNS) if column.name == "identity")
+"""Where a row holds a struct (identity): written as JSON text."""
+_JSON = tuple(column.json or i in _STRUCTS for i, column in enumerate(COLUMNS))
+"""Which of a row's values are JSON text."""
 
 
 def row(trace_id: int, body: bytes, *, privacy_mode: bool) -> Row:
     """The row of one stored trace: ``id`` is tracedrop's sequence number, ``capture_id`` the trace's id; privacy
     mode leaves ``request`` and ``response`` null."""
     record = build_record(trace_id, orjson.loads(body), privacy_mode=privacy_mode)
-    return tuple(orjson.dumps(value).decode() if isinstance(value, dict) else value
-                 for value in (column.value(record) for column in COLUMNS))
+    values = [value(record) for value in _VALUES]
+    for i in _STRUCTS:
+        if values[i] is not None:
+            values[i] = orjson.dumps(values[i]).decode()
+    return tuple(values)
 
 
 def document(rows: list[Row]) -> str:

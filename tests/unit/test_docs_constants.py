@@ -326,6 +326,11 @@ CLAIMS = {
                            (postgres_client.POOL_SIZE, ms(postgres_client.IDLE_SECONDS))),
     "postgres lanes": Claim("docs/postgres.md", rf"written on at most {Q} lanes across all workers",
                             (runtime.LANES,)),
+    "postgres bench batch": Claim("docs/performance.md", rf"in batches of {Q} \(the writer's claim\)",
+                                  (postgres_writer.TRACES_PER_CLAIM,)),
+    "postgres bench trial": Claim("docs/performance.md", rf"the first batch of a new destination \({Q} traces, "
+                                  rf"one lane\), the Celery message every {Q} of draining",
+                                  (runtime.TRIAL, ms(runtime.DRAIN_BUDGET))),
     "postgres sizing": Claim("docs/postgres.md", r"max_connections >= (\d+) \*", (postgres_client.POOL_SIZE,)),
 }
 

@@ -31,7 +31,7 @@ STATEMENT_TIMEOUT_MS = 4_000
 """Each of the test's statements gives up after this long (the API answers within a bound)."""
 
 
-def test_row() -> Row:
+def sample_row() -> Row:
     """A row with only id, capture_id, timestamp and model set."""
     given = {"id": 0, "capture_id": f"tracedrop-connection-test-{uuid.uuid4()}", "timestamp": datetime.now(UTC),
              "model": "tracedrop/connection-test"}
@@ -100,7 +100,7 @@ def connection_test(config: Any, *, allow_private: bool) -> dict[str, Any]:
             created = _create(connection, config) if config.create_table else False
             _check(connection, config)
             with connection.transaction(force_rollback=True):  # both of delivery's statements, undone
-                row = test_row()
+                row = sample_row()
                 insert(connection, config.table_name, [row])
                 skip_present(connection, config.table_name, [row])
             connection.commit()

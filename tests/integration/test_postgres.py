@@ -20,10 +20,13 @@ import pytest
 
 from tests import stack
 from tests.conftest import make_trace, wait_for
-from tests.faults import WORKSPACE, installation, traces
+from tests.faults import WORKSPACE, installation, stored, traces
 from tests.lake import duckdb_on
 from tests.postgres import PostgreSQL, postgresql
+from worker.kinds.postgres import PostgresDestination, PostgresWriter
 from worker.kinds.postgres.client import IDLE_SECONDS
+from worker.kinds.postgres.conntest import connection_test
+from worker.outbox import Claimed
 
 DATABASE = "tracedrop"
 WRITER, READER = "td_writer", "td_reader"
@@ -268,6 +271,31 @@ def test_a_refused_row_is_dead_lettered_with_the_database_message_and_lands_on_r
     wait_for(lambda: count(pg, table) == 29, what="the replayed row")
     assert rows(pg, table, "model", "WHERE capture_id = 'gen-7'") == [("acme/blocked",)]
     wait_for(lambda: admin.status(workspace, destination["id"])["dead_lettered"] == 3, what="the NUL row again")
+
+
+def test_the_writer_splits_a_batch_around_refused_rows_and_a_batch_written_again_adds_nothing(pg: PostgreSQL) -> None:
+    # Given a destination's table (made by its connection test) with a constraint three traces break
+    table = new_table()
+    destination = PostgresDestination.model_validate({**pg_body(pg, table), "id": f"d-{table}", "workspace": "w",
+                                                      "created_at": "2024-01-15T10:00:00Z"})
+    connection_test(destination, allow_private=True)
+    pg.sql(f"ALTER TABLE public.{table} ADD CONSTRAINT small CHECK (input_tokens < 140)", dbname=DATABASE)
+    claimed = [Claimed(i, stored(rich_trace(i))) for i in range(50)]
+    writer = PostgresWriter(allow_private=True)
+    # When the writer delivers the batch
+    verdict = writer.deliver(destination, claimed)
+    # Then each refused row is rejected alone, with the database's message, and every other row lands
+    refused = {i for i in range(50) if i % 10 != 9 and 100 + i >= 140}
+    assert sorted(trace_id for trace_id, _ in verdict.rejected) == sorted(refused)
+    assert all('violates check constraint "small"' in error.message for _, error in verdict.rejected)
+    assert sorted(verdict.delivered) == sorted(set(range(50)) - refused) and not verdict.retry
+    assert count(pg, table) == 50 - len(refused)
+    # When the same batch is delivered again (its worker died before recording it), the constraint dropped
+    pg.sql(f"ALTER TABLE public.{table} DROP CONSTRAINT small", dbname=DATABASE)
+    again = writer.deliver(destination, claimed)
+    # Then every trace is delivered and is one row: the refused ones added, none twice
+    assert sorted(again.delivered) == list(range(50)) and not again.rejected
+    assert pg.sql(f"SELECT count(*), count(DISTINCT capture_id) FROM public.{table}", dbname=DATABASE) == [(50, 50)]
 
 
 def test_revoked_insert_parks_the_destination_and_a_grant_resumes_it_by_probes(

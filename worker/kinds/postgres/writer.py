@@ -89,16 +89,17 @@ def write(connection: psycopg.Connection[Any], destination: PostgresDestination,
           verdict: Verdict) -> None:
     """Insert the batch, splitting it around refused rows; stop at the first failure that is not a row's."""
     failure = attempt(connection, destination, rendering.rows())
-    pending: list[tuple[Batch, DeliveryError | None]] = [(rendering.finish(), failure)]
+    pending: list[tuple[Batch, DeliveryError | None, bool]] = [(rendering.finish(), failure, True)]
     while pending:
-        part, error = pending.pop()
+        part, error, tried = pending.pop()
+        if not tried:
+            error = attempt(connection, destination, [found for _, found in part])
         if isinstance(error, RowRefused) and len(part) > 1:
-            halves = [part[len(part) // 2:], part[:len(part) // 2]]
-            pending += [(half, attempt(connection, destination, [found for _, found in half])) for half in halves]
+            pending += [(part[len(part) // 2:], None, False), (part[:len(part) // 2], None, False)]
             continue
         verdict.add([trace_id for trace_id, _ in part], error)
         if error is not None and not isinstance(error, TraceRejected):
-            verdict.add([trace_id for left, _ in pending for trace_id, _ in left], error)
+            verdict.add([trace_id for left, _, _ in pending for trace_id, _ in left], error)
             return
 
 

@@ -328,9 +328,6 @@ CLAIMS = {
                             (runtime.LANES,)),
     "postgres bench batch": Claim("docs/performance.md", rf"in batches of {Q} \(the writer's claim\)",
                                   (postgres_writer.TRACES_PER_CLAIM,)),
-    "postgres bench trial": Claim("docs/performance.md", rf"the first batch of a new destination \({Q} traces, "
-                                  rf"one lane\), the Celery message every {Q} of draining",
-                                  (runtime.TRIAL, ms(runtime.DRAIN_BUDGET))),
     "postgres sizing": Claim("docs/postgres.md", r"max_connections >= (\d+) \*", (postgres_client.POOL_SIZE,)),
 }
 

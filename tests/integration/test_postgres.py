@@ -23,8 +23,10 @@ from tests.conftest import make_trace, wait_for
 from tests.faults import WORKSPACE, installation, stored, traces
 from tests.lake import duckdb_on
 from tests.postgres import PostgreSQL, postgresql
+from tests.rebinding import Rebinding
+from worker.errors import EndpointForbidden
 from worker.kinds.postgres import PostgresDestination, PostgresWriter
-from worker.kinds.postgres.client import IDLE_SECONDS
+from worker.kinds.postgres.client import IDLE_SECONDS, connect
 from worker.kinds.postgres.conntest import connection_test
 from worker.outbox import Claimed
 
@@ -296,6 +298,26 @@ def test_the_writer_splits_a_batch_around_refused_rows_and_a_batch_written_again
     # Then every trace is delivered and is one row: the refused ones added, none twice
     assert sorted(again.delivered) == list(range(50)) and not again.rejected
     assert pg.sql(f"SELECT count(*), count(DISTINCT capture_id) FROM public.{table}", dbname=DATABASE) == [(50, 50)]
+
+
+def test_the_connection_goes_to_the_address_that_was_checked_never_to_a_later_dns_answer(
+    pg: PostgreSQL, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a host name that resolves to the server first, then to the metadata address (DNS rebinding); libpq
+    # could not resolve it at all (no such name in any DNS)
+    name = "db.rebinding.test"
+    rebinding = Rebinding(monkeypatch, name)
+    rebinding.answers = ["127.0.0.1", "169.254.169.254"]
+    config = PostgresDestination.model_validate({**pg_body(pg, new_table()), "host": name, "id": "d", "workspace": "w",
+                                                 "created_at": "2024-01-15T10:00:00Z"})
+    # When a connection is opened: it reaches the server at the address the fence checked
+    with connect(config, allow_private=True) as connection:
+        assert connection.execute("SELECT inet_server_addr()::text").fetchone() == ("127.0.0.1/32",)
+    assert rebinding.lookups == 1
+    # and the next one, after the name moved, is refused before anything connects
+    with pytest.raises(EndpointForbidden):
+        connect(config, allow_private=True)
+    assert rebinding.attempted == []
 
 
 def test_revoked_insert_parks_the_destination_and_a_grant_resumes_it_by_probes(

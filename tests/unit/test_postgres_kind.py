@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -13,6 +15,7 @@ from worker.errors import DestinationError, EndpointForbidden, TransientError
 from worker.kinds.postgres import table as tables
 from worker.kinds.postgres.client import options
 from worker.kinds.postgres.config import PostgresConfig, TableName
+from worker.kinds.postgres.conntest import CODES
 from worker.kinds.postgres.errors import from_connect
 from worker.kinds.postgres.rows import document, row
 from worker.trace import TraceIn, stored_form
@@ -100,3 +103,9 @@ def test_a_public_host_defaults_to_verify_full_with_the_system_cas_a_private_one
 def test_private_hosts_and_weak_modes_are_forbidden_without_private_endpoints(host: str, sslmode: str | None) -> None:
     with pytest.raises(EndpointForbidden):
         options(config(host=host, sslmode=sslmode), allow_private=False)
+
+
+def test_the_docs_list_every_code_of_the_connection_test() -> None:
+    page = (Path(__file__).parents[2] / "docs/postgres.md").read_text()
+    section = page.split("## Connection test")[1].split("\n## ")[0]
+    assert set(re.findall(r"^\| `([a-z_]+)` \|", section, re.MULTILINE)) == CODES

@@ -47,6 +47,8 @@ class PostgresConfig(DestinationConfig):
     """A PostgreSQL destination, as the admin API accepts it (docs/postgres.md)."""
 
     TITLE: ClassVar[str] = "PostgreSQL"
+    SUMMARY: ClassVar[str] = ("A table in your own PostgreSQL: one row per trace, exactly once, with the Parquet "
+                              "files' columns, ready for SQL.")
     SECRETS: ClassVar[tuple[str, ...]] = ("password",)
     CONNECTION: ClassVar[frozenset[str]] = frozenset(
         {"host", "port", "database", "user", "password", "sslmode", "table", "create_table"})

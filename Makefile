@@ -9,6 +9,7 @@ install: system-deps $(VENV)/.installed
 
 system-deps:
 	@command -v redis-server >/dev/null || { apt-get update -q && apt-get install -y -q redis-server; }
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { apt-get update -q && apt-get install -y -q postgresql; }
 	@command -v chromium >/dev/null || { apt-get update -q && apt-get install -y -q chromium; }
 
 # Installs exactly what requirements/ locks (with hashes); pyproject.toml keeps the ranges for those who install

@@ -24,7 +24,18 @@ from typing import Any
 
 import orjson
 
-from bench import backlog_memory, dialects, gateways, lake_figures, latency, raw, scale, single_requests, webhooks
+from bench import (
+    backlog_memory,
+    dialects,
+    gateways,
+    lake_figures,
+    latency,
+    postgres,
+    raw,
+    scale,
+    single_requests,
+    webhooks,
+)
 from bench.backlog_memory import LAYOUTS
 from bench.workload import Stack, cpu_seconds, machine_busy_seconds, rss_mb, tree
 
@@ -45,12 +56,14 @@ class Sizes:
     """Traces per drain of a named OTLP destination and of the generic webhook kind (bench/dialects.py)."""
     lake: int
     """Traces written in each format and summed by DuckDB (bench/lake_figures.py)."""
+    postgres: int
+    """Rows written to PostgreSQL by a worker and by plain COPY, each round (bench/postgres.py)."""
 
 
 FULL = Sizes(raw=3000, drain=6000, single=2000, memory=100_000, steady_seconds=20, gateways=2000,
-             webhooks={1: 3000, 50: 20000}, named=10_000, lake=100_000)
+             webhooks={1: 3000, 50: 20000}, named=10_000, lake=100_000, postgres=20_000)
 QUICK = Sizes(raw=1000, drain=5000, single=1000, memory=10_000, steady_seconds=10, gateways=1000,
-              webhooks={1: 1000, 50: 5000}, named=3000, lake=10_000)
+              webhooks={1: 1000, 50: 5000}, named=3000, lake=10_000, postgres=5000)
 
 
 def drain(bench: Stack, destination: str, bucket: str, *, processes: int | None, expected: int) -> dict[str, float]:
@@ -191,6 +204,8 @@ def run(sizes: Sizes) -> dict[str, Any]:
         f["dialects"] = dialects.rendering(sizes.single)
         f["named_drain"] = dialects.drains(bench, count=sizes.named)
         say(dialects.describe(f["dialects"], f["named_drain"]))
+        f["postgres"] = postgres.rates(bench, count=sizes.postgres)
+        say(f"PostgreSQL: {postgres.describe(f['postgres'])}")
 
         f["lake"] = lake_figures.measure(bench.store, traces=sizes.lake)
         say("; ".join(f"{name}: {value}" for name, value in lake_figures.rows(f["lake"])[-4:]))
@@ -309,6 +324,9 @@ def table(f: dict[str, Any]) -> list[tuple[str, str]]:
            + f"; {m[stored]['hours_in_16_gb_at_1000_per_s']:.1f} h of backlog in 16 GB at 1,000 traces/s"
            + (f"; packed in {m[stored]['pack_us_per_trace']:.0f} us CPU" if stored != "plain" else ""))
           for m in [f["backlog_memory"]] for stored in LAYOUTS],
+        (f"PostgreSQL, {f['postgres']['rows']:,} rows by one worker / plain psycopg COPY in batches of "
+         f"{f['postgres']['batch']} from one process, median of 3 rounds",
+         f"{postgres.describe(f['postgres'])}  target >= 0.5: {mark(f['postgres']['ratio_default'] >= 0.5)}"),
         *lake_figures.rows(f["lake"]),
         ("e2e p99 at half the drain rate", f"{e10['p99_ms']:.0f} ms  target < 1000 ms: {mark(e10['p99_ms'] < 1000)}"),
         ("worker memory growth", f"{m['growth']:+.1%}  target < 10%: {mark(m['growth'] < 0.10)}"),

@@ -23,7 +23,7 @@ KeyName = Annotated[str, Field(min_length=1, max_length=1024)]
 _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 
 
-def _valid_host(host: str) -> bool:
+def valid_host(host: str) -> bool:
     """Whether the host, as the HTTP client reads it (``ssrf.client_host``), is an IP literal or a DNS name."""
     if host.startswith("[") or ":" in host:
         return True  # an IPv6 literal: urlsplit has parsed it already
@@ -45,7 +45,7 @@ def check_url(value: str, *, example: str, query: bool, userinfo: str) -> str:
         raise ValueError(f"must not carry user:password@; {userinfo}")
     if parts.fragment or (parts.query and not query):
         raise ValueError("must not have a query or fragment" if not query else "must not have a fragment")
-    if not _valid_host(parts.hostname):
+    if not valid_host(parts.hostname):
         raise ValueError("host is not a valid DNS name or IP address")
     try:
         port = parts.port

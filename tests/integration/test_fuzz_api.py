@@ -3,7 +3,7 @@
 The app runs in-process against the suite's real redis-server, with private endpoints refused (the production
 default), so the connection test refuses loopback and private addresses itself. For the duration, two more
 fences keep every packet on this machine whatever the code does: name resolution answers nothing but loopback
-names, and a socket may only connect to a loopback address.
+names, and a socket (or libpq, through psycopg) may only connect to a loopback address.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import httpx
+import psycopg
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
@@ -56,12 +57,26 @@ class Fence:
                 raise ConnectionRefusedError(f"connection to {address[0]} refused in the fuzz test")
             fence._connect(sock, address)
 
+        def connect_database(*args: Any, **kwargs: Any) -> Any:
+            """libpq opens its own sockets, out of Python's reach: its connections are fenced where psycopg opens
+            them (the PostgreSQL kind always gives the address it checked as ``hostaddr``)."""
+            address = kwargs.get("hostaddr") or kwargs.get("host") or ""
+            if not loopback(address):
+                fence.refused["connect"] += 1
+                raise psycopg.OperationalError(f"connection to {address} refused in the fuzz test")
+            return connect_psycopg(*args, **kwargs)
+
+        connect_psycopg = psycopg.connect
         patch.setattr(socket, "getaddrinfo", self.getaddrinfo)
         patch.setattr(socket.socket, "connect", connect)
+        patch.setattr(psycopg, "connect", connect_database)
 
 
 def loopback(host: Any) -> bool:
-    return unmapped(ipaddress.ip_address(str(host).split("%")[0])).is_loopback
+    try:
+        return unmapped(ipaddress.ip_address(str(host).split("%")[0])).is_loopback
+    except ValueError:
+        return False
 
 
 class InProcess:

@@ -38,6 +38,9 @@ from worker.batch.outbox import LEASE_MS as EXPORT_LEASE_MS
 from worker.cli import api as api_command
 from worker.kinds.datadog import config as datadog_config
 from worker.kinds.mlflow import config as mlflow_config
+from worker.kinds.postgres import client as postgres_client
+from worker.kinds.postgres import conntest as postgres_conntest
+from worker.kinds.postgres import writer as postgres_writer
 from worker.kinds.posthog import config as posthog_config
 from worker.kinds.s3 import bucket, conntest
 from worker.kinds.s3 import writer as s3_writer
@@ -344,6 +347,27 @@ CLAIMS = {
                             r"characters", (schema(datadog_config.DatadogConfig, "ml_app")["maxLength"],)),
     "posthog batch": Claim("docs/vendors.md", r"application/json`, up to (\d+) events a request",
                            (posthog_config.BATCH_SIZE,)),
+    # docs/postgres.md
+    "postgres batch": Claim("docs/postgres.md", rf"Each claimed batch \(up to {Q} traces\) is written by one `COPY`",
+                            (postgres_writer.TRACES_PER_CLAIM,)),
+    "postgres batch limit": Claim("docs/postgres.md", rf"Rows are written in batches of up to {Q} traces",
+                                  (postgres_writer.TRACES_PER_CLAIM,)),
+    "postgres test statements": Claim("docs/postgres.md", rf"Each statement of the test gives up after {Q}\.",
+                                      (postgres_conntest.STATEMENT_TIMEOUT_MS,)),
+    "postgres test timeout": Claim("docs/postgres.md", rf"\| `timeout` \| nothing answered within {Q},",
+                                   (ms(egress.CONNECT_TIMEOUT),)),
+    "postgres timeouts": Claim("docs/postgres.md", rf"a statement past {Q}, a lock not granted within {Q},",
+                               (postgres_client.STATEMENT_TIMEOUT_MS, postgres_client.LOCK_TIMEOUT_MS)),
+    "postgres connect": Claim("docs/postgres.md", rf"open within {Q}, and ask for a read-write server",
+                              (ms(egress.CONNECT_TIMEOUT),)),
+    "postgres pool": Claim("docs/postgres.md", rf"a pool of at most {Q} connections per PostgreSQL destination .* "
+                           rf"closed after {Q} unused",
+                           (postgres_client.POOL_SIZE, ms(postgres_client.IDLE_SECONDS))),
+    "postgres lanes": Claim("docs/postgres.md", rf"written on at most {Q} lanes across all workers",
+                            (runtime.LANES,)),
+    "postgres bench batch": Claim("docs/performance.md", rf"in batches of {Q} \(the writer's claim\)",
+                                  (postgres_writer.TRACES_PER_CLAIM,)),
+    "postgres sizing": Claim("docs/postgres.md", r"max_connections >= (\d+) \*", (postgres_client.POOL_SIZE,)),
 }
 
 
@@ -390,3 +414,16 @@ def test_the_webhook_answers_table_is_what_a_receiver_answer_means() -> None:
         for status in codes(found.group(0)):
             error = webhook_errors.from_status(status, b"")
             assert error is not None and error.code == code, status
+
+
+def test_the_postgres_ddl_in_the_docs_is_what_create_table_runs() -> None:
+    from worker.kinds.postgres.config import TableName
+    from worker.kinds.postgres.table import create
+
+    # Given the DDL docs/postgres.md shows for "llm.traces"
+    shown = re.search(r"```sql\n(CREATE SCHEMA.*?)```", (ROOT / "docs/postgres.md").read_text(), re.DOTALL)
+    assert shown
+
+    # Then it is, statement for statement, what the connection test runs
+    ran = "; ".join(statement.as_string(None) for statement in create(TableName("llm", "traces"))) + ";"
+    assert re.sub(r"\(\s+", "(", " ".join(shown.group(1).split())) == ran

@@ -8,6 +8,7 @@ Parquet columns). A value the trace did not carry is a null.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -31,6 +32,17 @@ class Column:
 
 
 def _at(*path: str) -> Callable[[dict[str, Any]], Any]:
+    if len(path) == 1:  # the common cases without a loop: a row is 31 of these per trace
+        return operator.methodcaller("get", path[0])
+    if len(path) == 2:
+        first, second = path
+
+        def pair(record: dict[str, Any]) -> Any:
+            found = record.get(first)
+            return found.get(second) if isinstance(found, dict) else None
+
+        return pair
+
     def value(record: dict[str, Any]) -> Any:
         found: Any = record
         for step in path:

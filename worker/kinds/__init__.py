@@ -15,6 +15,7 @@ from worker.kinds import (
     mlflow,
     newrelic,
     phoenix,
+    postgres,
     posthog,
     s3,
     sentry,
@@ -24,7 +25,8 @@ from worker.kinds.base import Kind
 
 KINDS: dict[str, Kind] = {kind.name: kind for kind in (s3.KIND, webhook.KIND, langfuse.KIND, phoenix.KIND,
                                                        arize.KIND, mlflow.KIND, langsmith.KIND, grafana.KIND,
-                                                       newrelic.KIND, sentry.KIND, datadog.KIND, posthog.KIND)}
+                                                       newrelic.KIND, sentry.KIND, datadog.KIND, posthog.KIND,
+                                                       postgres.KIND)}
 DEFAULT = "s3"
 """The kind of a destination whose ``type`` is left out."""
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from redis import Redis
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -22,7 +23,7 @@ from api.routes import destination_types, destinations, health, ingest, status, 
 from worker import celery_app, redis_client
 from worker.celery_app import configure
 from worker.outbox import Outbox
-from worker.settings import get_settings
+from worker.settings import Settings, get_settings
 
 
 def create_app(announce: Announce = celery_app.announce) -> FastAPI:
@@ -34,12 +35,7 @@ def create_app(announce: Announce = celery_app.announce) -> FastAPI:
         configure()
         redis = redis_client.connect(settings.redis_url, socket_timeout=5, socket_connect_timeout=3,
                                      max_connections=128)
-        app.state.redis = redis
-        app.state.outbox = Outbox(redis)
-        app.state.lockout = Lockout(redis)
-        app.state.ingest_keys, app.state.routings = IngestKeys(), Routings()
-        app.state.admission = Admission(settings.max_ingest_in_flight)
-        app.state.announce = announcer = Announcer(announce)
+        announcer = attach(app, redis, announce, settings)
         yield
         announcer.close()
         redis.close()
@@ -73,6 +69,18 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, with_headers)
+
+
+def attach(app: FastAPI, redis: Redis, announce: Announce, settings: Settings) -> Announcer:
+    """Put in the app's state what requests read from it: Redis, the outbox, the lockout, what ingest keeps between
+    requests, its admission and the announcer (returned: close it when the app stops)."""
+    app.state.redis = redis
+    app.state.outbox = Outbox(redis)
+    app.state.lockout = Lockout(redis)
+    app.state.ingest_keys, app.state.routings = IngestKeys(), Routings()
+    app.state.admission = Admission(settings.max_ingest_in_flight)
+    app.state.announce = announcer = Announcer(announce)
+    return announcer
 
 
 SECURITY_HEADERS = {

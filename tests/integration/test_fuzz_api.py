@@ -110,20 +110,18 @@ def fence(redis_server: stack.RedisServer) -> Iterator[Fence]:
 
 @pytest.fixture(scope="module")
 def client(fence: Fence, redis_server: stack.RedisServer) -> Iterator[InProcess]:
-    from api.lockout import Lockout
-    from api.main import create_app
+    from api.main import attach, create_app
     from worker import celery_app
     from worker.celery_app import configure
-    from worker.outbox import Outbox
 
     app = create_app()
     configure()
     redis = Redis.from_url(redis_server.url)
-    app.state.redis, app.state.outbox, app.state.announce = redis, Outbox(redis), celery_app.announce
-    app.state.lockout = Lockout(redis)
+    announcer = attach(app, redis, celery_app.announce, get_settings())
     in_process = InProcess(app)
     yield in_process
     in_process.close()
+    announcer.close()
     redis.close()
 
 

@@ -18,7 +18,7 @@ from api.formats.detect import decode
 from api.formats.model import Decoded, Item, TooMany, Undecodable
 from worker import keys, store
 from worker.outbox import NotReplicated, Outbox, WorkspaceFull
-from worker.routing import selects
+from worker.routing import FILTER_RULES, decide
 from worker.settings import Settings
 from worker.trace import TraceIn, stored_form, validate_trace
 
@@ -133,14 +133,22 @@ def accept(traces: list[TraceIn], *, workspace: str, redis: Redis, outbox: Outbo
         redis.hincrby(keys.DISCARDED, workspace, len(traces))
         return len(traces)
     owed: list[tuple[bytes, list[str]]] = []
+    filtered: dict[str, int] = defaultdict(int)
     for trace in traces:
         data = stored_form(trace)
-        owed.append((orjson.dumps(data), [r["id"] for r in routes if selects(r, data)]))
+        taken = []
+        for route in routes:
+            decision = decide(route, data)
+            if decision.taken:
+                taken.append(route["id"])
+            elif decision.by and decision.by.startswith(FILTER_RULES):
+                filtered[route["id"]] += 1
+        owed.append((orjson.dumps(data), taken))
     ROOM.check(redis)
     per_trace = {r["id"] for r in routes if r.get("mode", "per_trace") == "per_trace"}
     announced = [(body, [d for d in ids if d in per_trace]) for body, ids in owed]
     try:
-        trace_ids = outbox.accept(owed, workspace=workspace, replicas=replicas, cap=cap)
+        trace_ids = outbox.accept(owed, workspace=workspace, replicas=replicas, cap=cap, filtered=filtered)
     except WorkspaceFull as exc:
         raise ApiError(503, "workspace_full", f"{exc}: nothing was stored; its destinations are still owed what it "
                        "sent before, try again once they took it", headers={"Retry-After": str(FULL_RETRY_AFTER)}

@@ -114,16 +114,17 @@ class Outbox:
                                "probe_failed", "dead", "replay", "forget", "stale", "status", "bodies")
 
     def accept(self, owed: list[tuple[bytes, list[str]]], *, workspace: str = "", replicas: int = 0,
-               cap: int = 0) -> list[int]:
+               cap: int = 0, filtered: dict[str, int] | None = None) -> list[int]:
         """Store traces with the destinations each is owed to, and count them, atomically; return their ids.
 
         Refused as a whole (a RedisError) when Redis is unreachable or full, and (WorkspaceFull) when the workspace's
         stored bytes already reach ``cap`` (0: no cap); a trace's bytes count once, however many destinations owe it,
         until its record is released. With ``replicas``, Redis ``WAIT``s on
         the same connection until that many replicas hold the traces, for at most REPLICA_WAIT_MS; when fewer did,
-        NotReplicated says so (the traces are stored on the master all the same, and owed).
+        NotReplicated says so (the traces are stored on the master all the same, and owed). ``filtered`` counts,
+        per destination, the traces its filter rules refused.
         """
-        positions: dict[str, int] = {}
+        positions: dict[str, int] = {d: at for at, d in enumerate(filtered or {}, start=1)}
         traces: list[Any] = []
         for body, destinations in owed:
             traces += [self.codec.pack(body), len(destinations)]
@@ -133,7 +134,7 @@ class Outbox:
                 "stored": keys.STORED_BYTES,
                 "owed_and_stats": [key for d in positions for key in (keys.owed(d), keys.stats(d))],
                 "workspace": workspace, "cap": cap, "count": len(owed), "destination_ids": " ".join(positions),
-                "traces": traces}
+                "filtered": " ".join(str((filtered or {}).get(d, 0)) for d in positions), "traces": traces}
         if not replicas:
             first = int(accept(**call))
         else:

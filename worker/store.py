@@ -13,7 +13,7 @@ from typing import Any
 import orjson
 from redis import Redis
 
-from worker import keys, kinds
+from worker import keys, kinds, routing
 from worker.destination import Destination
 
 AUDIT_LENGTH = 1000
@@ -152,7 +152,7 @@ def routes(redis: Redis, *, workspace: str) -> tuple[bool, list[dict[str, Any]]]
         pipe.hget(_ws(workspace), "broadcast_enabled")
         pipe.hvals(f"{_ws(workspace)}:routes")
         enabled, raw_routes = pipe.execute()
-    return enabled == b"1", [orjson.loads(r) for r in raw_routes]
+    return enabled == b"1", [routing.parsed(r) for r in raw_routes]
 
 
 # -- audit --------------------------------------------------------------------------------------------------

@@ -2,8 +2,9 @@
 -- destination that still exists (one deleted since the caller read the routes is skipped), the records' bytes added
 -- to the workspace's. Returns the first id; -1, storing nothing, when the workspace holds its cap of stored bytes.
 -- KEYS: sequence destinations accepted stored owed_and_stats...
--- ARGV: workspace cap count destination_ids traces...
+-- ARGV: workspace cap count destination_ids filtered traces...
 -- owed_and_stats: each destination's owed and stats keys, in the order of destination_ids (space-separated);
+-- filtered: per destination of that list, how many of these traces its filter rules refused (space-separated);
 -- traces: per trace its body, how many destinations it is owed to, and their positions (from 1) in that list;
 -- workspace: '' for none; cap: the workspace's stored bytes beyond which nothing more is stored (0: none).
 -- USES: now words trace state stored
@@ -15,7 +16,10 @@ for at, dest in ipairs(words(ARGV[4])) do
   exists[at] = redis.call('SISMEMBER', KEYS[2], dest) == 1
   per_dest[at] = 0
 end
-local i, bytes = 5, 0
+for at, count in ipairs(words(ARGV[5])) do
+  if exists[at] and tonumber(count) > 0 then state_filtered(KEYS[4 + 2 * at], tonumber(count)) end
+end
+local i, bytes = 6, 0
 for k = 0, n - 1 do
   local tid = first + k
   local body, count = ARGV[i], tonumber(ARGV[i + 1])

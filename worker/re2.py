@@ -4,11 +4,21 @@ so no pattern can hang ingest or delivery."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
 from functools import lru_cache
+from typing import Protocol, cast
 
 import re2
 
-Pattern = re2._Regexp
+
+class Pattern(Protocol):
+    """A compiled RE2 pattern: the part of ``re.Pattern`` tracedrop uses."""
+
+    def search(self, text: str) -> re.Match[str] | None: ...
+
+    def finditer(self, text: str) -> Iterator[re.Match[str]]: ...
+
 MAX_PATTERN = 1024
 """Characters a user's pattern may have."""
 MAX_MEMORY = 8 << 20
@@ -28,7 +38,7 @@ def compiled(pattern: str, *, max_mem: int = MAX_MEMORY) -> Pattern:
     if len(pattern) > MAX_PATTERN:
         raise ValueError(f"at most {MAX_PATTERN} characters")
     try:
-        return re2.compile(pattern, _options(max_mem))
+        return cast(Pattern, re2.compile(pattern, _options(max_mem)))
     except re2.error as exc:
         reason = exc.args[0].decode() if exc.args and isinstance(exc.args[0], bytes) else str(exc)
         raise ValueError(f"not a pattern RE2 takes (linear-time, no backreferences or lookaround): {reason}") from None

@@ -130,7 +130,7 @@ def scanner(detectors: tuple[str, ...]) -> re2.Pattern:
 def find(detectors: tuple[str, ...], text: str) -> Iterator[tuple[str, int, int]]:
     """``(detector, start, end)`` of each value of ``detectors`` in ``text``, in order, not overlapping."""
     for match in scanner(detectors).finditer(text):
-        name = match.lastgroup
+        name = match.lastgroup or ""
         start, end = match.span()
         check = CHECKS.get(name)
         if check is None:

@@ -4,21 +4,26 @@ future, with no code of its own; the stored trace and the other destinations kee
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 
-from worker.destination import Saved
 from worker.outbox import Claimed
+from worker.redaction.redact import Redactor
 
 
-def trace(destination: Saved, stored: dict[str, Any]) -> dict[str, Any]:
+class Redacting(Protocol):
+    @property
+    def redactor(self) -> Redactor | None: ...
+
+
+def trace(destination: Redacting, stored: dict[str, Any]) -> dict[str, Any]:
     """A stored trace (parsed) as ``destination`` may receive it."""
     redactor = destination.redactor
     return stored if redactor is None else redactor.apply(stored)
 
 
-def claimed(destination: Saved, traces: list[Claimed]) -> list[Claimed]:
+def claimed(destination: Redacting, traces: list[Claimed]) -> list[Claimed]:
     """Claimed traces as ``destination`` may receive them; one that cannot be read is passed on as it is, for its
     writer to refuse by its own rules (it cannot leak: nothing in it can be rendered)."""
     redactor = destination.redactor

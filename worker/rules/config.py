@@ -49,16 +49,15 @@ class Rule(BaseModel):
         if value is None:
             raise ValueError(f"value: required for {operator}")
         number = isinstance(value, int | float) and not isinstance(value, bool)
-        if number and not math.isfinite(value):
+        if number and not math.isfinite(float(value)):
             raise ValueError("value: must be a finite number")
         if operator in COMPARING:
             if not number:
                 raise ValueError(f"value: must be a number for {operator}")
             if known == "text":
                 raise ValueError(f"operator: {operator} compares numbers; {self.field} is text")
-        elif operator in TEXTUAL:
-            if not isinstance(value, str) or not value:
-                raise ValueError(f"value: must be a non-empty string for {operator}")
+        elif operator in TEXTUAL and (not isinstance(value, str) or not value):
+            raise ValueError(f"value: must be a non-empty string for {operator}")
         if isinstance(value, str) and len(value) > MAX_VALUE:
             raise ValueError(f"value: at most {MAX_VALUE} characters")
         if operator == "regex":

@@ -136,5 +136,11 @@ def find(detectors: tuple[str, ...], text: str) -> Iterator[tuple[str, int, int]
         if check is None:
             yield name, start, end
             continue
-        for at, until in check(text[start:end]):
+        spans = check(text[start:end])
+        if not spans:  # a look-alike of this detector's: the others may still find theirs in it
+            others = tuple(d for d in detectors if d != name)
+            spans_of_others = list(find(others, text[start:end])) if others else []
+            yield from ((other, start + at, start + until) for other, at, until in spans_of_others)
+            continue
+        for at, until in spans:
             yield name, start + at, start + until

@@ -13,7 +13,8 @@ a numbering plan. What each matches and misses, kept in step with docs/rules-and
   Misses numbers split by other characters (``4111.1111...``); leaves alone any that fail Luhn.
 - ``iban``: a country code, two check digits and the account, upper case, optionally grouped by spaces, valid by
   the country's length and ISO 7064 mod 97 (``python-stdnum``). Misses lower-case IBANs.
-- ``ip_address``: IPv4 dotted quads and IPv6 addresses (checked by ``ipaddress``). Misses IPv4 inside IPv6
+- ``ip_address``: IPv4 dotted quads and IPv6 addresses of three groups or more (checked by ``ipaddress``; so
+  ``std::vector`` is no address, nor is ``::1``). Misses IPv4 inside IPv6
   (``::ffff:192.0.2.1`` is left as ``::ffff:`` plus a redacted quad only when the quad stands alone); flags a
   four-part version number (``1.2.3.4``) as an address.
 - ``secret``: OpenAI/Anthropic style keys (``sk-...``), AWS access key ids (``AKIA...``, ``ASIA...``), JWTs
@@ -84,6 +85,8 @@ def _card(text: str) -> list[Span]:
 
 
 def _ip(text: str) -> list[Span]:
+    if ":" in text and sum(1 for group in text.split(":") if group) < 3:
+        return []  # ``std::vector``, ``a::b``: no address anybody writes
     try:
         ipaddress.ip_address(text)
     except ValueError:
@@ -91,6 +94,7 @@ def _ip(text: str) -> list[Span]:
     return [(0, len(text))]
 
 
+@lru_cache(maxsize=4096)
 def _phone(text: str) -> list[Span]:
     digits = sum(c.isdigit() for c in text)
     if not 7 <= digits <= 15:
@@ -121,22 +125,38 @@ CHECKS: dict[str, Callable[[str], list[Span]]] = {
 
 
 @lru_cache(maxsize=64)
-def scanner(detectors: tuple[str, ...]) -> re2.Pattern:
-    """One pattern finding every candidate of ``detectors`` (a group per detector, named after it)."""
+def scanner(detectors: tuple[str, ...]) -> tuple[re2.Pattern, tuple[str, ...]]:
+    """One pattern finding every candidate of ``detectors``, a group per detector (the only capturing groups), and
+    the detectors by group number."""
     ordered = [name for name in PATTERNS if name in detectors]
-    return re2.compiled("|".join(f"(?P<{name}>{PATTERNS[name]})" for name in ordered), max_mem=64 << 20)
+    pattern = re2.compiled("|".join(f"({PATTERNS[name]})" for name in ordered), max_mem=64 << 20)
+    return pattern, ("", *ordered)
 
 
-def find(detectors: tuple[str, ...], text: str) -> Iterator[tuple[str, int, int]]:
-    """``(detector, start, end)`` of each value of ``detectors`` in ``text``, in order, not overlapping."""
-    for match in scanner(detectors).finditer(text):
-        name = match.lastgroup or ""
+_MARKS = tuple("0123456789@:") + ("sk-", "AKIA", "ASIA", "eyJ", "PRIVATE KEY", "_", "xox", "AIza", "earer",
+                                   "EARER")
+"""What every value of every detector holds (a digit, ``@``, ``:`` or a secret's prefix)."""
+
+
+def maybe(text: str) -> bool:
+    """Whether ``text`` may hold a detector's value: one without any mark is not scanned (a look for each mark
+    costs less than a round trip through RE2's bindings)."""
+    return any(mark in text for mark in _MARKS)
+
+
+def find(detectors: tuple[str, ...], text: bytes) -> Iterator[tuple[str, int, int]]:
+    """``(detector, start, end)`` of each value of ``detectors`` in ``text`` (UTF-8: RE2's own form, which spares
+    a conversion of offsets per match), in order, not overlapping; offsets in bytes."""
+    pattern, names = scanner(detectors)
+    for match in pattern.finditer(text):
+        name = names[match.lastindex or 0]
         start, end = match.span()
         check = CHECKS.get(name)
         if check is None:
             yield name, start, end
             continue
-        spans = check(text[start:end])
+        candidate = text[start:end].decode()  # every candidate pattern is ASCII: so are the offsets within
+        spans = check(candidate)
         if not spans:  # a look-alike of this detector's: the others may still find theirs in it
             others = tuple(d for d in detectors if d != name)
             spans_of_others = list(find(others, text[start:end])) if others else []

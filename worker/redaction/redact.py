@@ -1,7 +1,7 @@
 """A destination's redaction applied to a stored trace: pure, the trace in, a redacted copy out.
 
-Every string value is searched (the trace's ``id`` excepted: it names the object and keeps deliveries
-idempotent), and so is every integer of seven digits or more; keys are left as they are. ``drop_fields`` go
+Every string value is searched (but ``STRUCTURAL`` fields), and so is every integer of seven digits or more; keys
+are left as they are. ``drop_fields`` go
 first."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any
 
 from worker import re2
 from worker.redaction.config import Redaction
-from worker.redaction.detectors import LABELS, find
+from worker.redaction.detectors import LABELS, find, maybe
 from worker.redaction.paths import checked_path, drop
 
 SHORTEST = 6
@@ -20,6 +20,8 @@ SHORTEST = 6
 TOKEN_HEX = 8
 """Hex digits of a hash token (``[EMAIL:3f9a1c2e]``)."""
 _LONG_INT = 1_000_000
+STRUCTURAL = frozenset({"id", "timestamp"})
+"""Never searched: the id names the object and keeps deliveries idempotent; the timestamp is when it happened."""
 
 
 class Redactor:
@@ -36,7 +38,7 @@ class Redactor:
 
     def apply(self, trace: dict[str, Any]) -> dict[str, Any]:
         """A redacted copy of the stored ``trace``; the original is left as it is."""
-        copy = {name: value if name == "id" else self._value(value) for name, value in trace.items()}
+        copy = {name: value if name in STRUCTURAL else self._value(value) for name, value in trace.items()}
         for path in self.paths:
             drop(copy, path)
         return copy
@@ -56,28 +58,31 @@ class Redactor:
 
     def text(self, text: str) -> str:
         """``text`` with every value found replaced."""
+        if len(text) < SHORTEST and not self.patterns:
+            return text
+        data = text.encode()  # RE2 works in UTF-8: offsets in bytes, with no conversion per match
         spans: list[tuple[int, int, str]] = []
-        if self.detectors and len(text) >= SHORTEST:
-            spans += [(start, end, LABELS[name]) for name, start, end in find(self.detectors, text)]
+        if self.detectors and len(text) >= SHORTEST and maybe(text):
+            spans += [(start, end, LABELS[name]) for name, start, end in find(self.detectors, data)]
         for label, pattern in self.patterns:
-            spans += [(*m.span(), label) for m in pattern.finditer(text) if m.end() > m.start()]
+            spans += [(*m.span(), label) for m in pattern.finditer(data) if m.end() > m.start()]
         if not spans:
             return text
         spans.sort(key=lambda s: (s[0], -s[1]))
-        out: list[str] = []
+        out: list[bytes] = []
         at = 0
         for start, end, label in spans:
             if start < at:
                 continue  # inside a value already replaced
-            out += [text[at:start], self.token(label, text[start:end])]
+            out += [data[at:start], self.token(label, data[start:end])]
             at = end
-        out.append(text[at:])
-        return "".join(out)
+        out.append(data[at:])
+        return b"".join(out).decode("utf-8", "replace")
 
-    def token(self, label: str, value: str) -> str:
+    def token(self, label: str, value: bytes) -> bytes:
         if self.replace_with == "remove":
-            return ""
+            return b""
         if self.replace_with == "label":
-            return f"[{label}]"
-        digest = hmac.new(self.key, value.encode(), hashlib.sha256).hexdigest()[:TOKEN_HEX]
-        return f"[{label}:{digest}]"
+            return f"[{label}]".encode()
+        digest = hmac.new(self.key, value, hashlib.sha256).hexdigest()[:TOKEN_HEX]
+        return f"[{label}:{digest}]".encode()

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from functools import lru_cache
-from typing import Protocol, cast
+from typing import AnyStr, Protocol, cast
 
 import re2
 
@@ -15,9 +15,9 @@ import re2
 class Pattern(Protocol):
     """A compiled RE2 pattern: the part of ``re.Pattern`` tracedrop uses."""
 
-    def search(self, text: str) -> re.Match[str] | None: ...
+    def search(self, text: AnyStr) -> re.Match[AnyStr] | None: ...
 
-    def finditer(self, text: str) -> Iterator[re.Match[str]]: ...
+    def finditer(self, text: AnyStr) -> Iterator[re.Match[AnyStr]]: ...
 
 MAX_PATTERN = 1024
 """Characters a user's pattern may have."""

@@ -133,8 +133,7 @@ def scanner(detectors: tuple[str, ...]) -> tuple[re2.Pattern, tuple[str, ...]]:
     return pattern, ("", *ordered)
 
 
-_MARKS = tuple("0123456789@:") + ("sk-", "AKIA", "ASIA", "eyJ", "PRIVATE KEY", "_", "xox", "AIza", "earer",
-                                   "EARER")
+_MARKS = (*"0123456789@:", "sk-", "AKIA", "ASIA", "eyJ", "PRIVATE KEY", "_", "xox", "AIza", "earer", "EARER")
 """What every value of every detector holds (a digit, ``@``, ``:`` or a secret's prefix)."""
 
 

@@ -9,7 +9,13 @@
 -- workspace: '' for none; cap: the workspace's stored bytes beyond which nothing more is stored (0: none).
 -- USES: now words trace state stored
 local workspace, n = ARGV[1], tonumber(ARGV[3])
-if workspace ~= '' and ARGV[4] ~= '' and stored_full(KEYS[4], workspace, tonumber(ARGV[2])) then return -1 end
+local owes, j = false, 6
+for _ = 1, n do
+  local count = tonumber(ARGV[j + 1])
+  if count > 0 then owes = true break end
+  j = j + 2
+end
+if workspace ~= '' and owes and stored_full(KEYS[4], workspace, tonumber(ARGV[2])) then return -1 end
 local first = redis.call('INCRBY', KEYS[1], n) - n + 1
 local exists, per_dest = {}, {}
 for at, dest in ipairs(words(ARGV[4])) do

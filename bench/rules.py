@@ -47,8 +47,8 @@ PROSE = ("Hi, I'm writing about my order from last week. The parcel never arrive
 
 def chat(i: int) -> dict[str, Any]:
     """A ~3 KB chat: prose, with an email, a phone number, a card and an IP address among it."""
-    system = "You are a helpful support assistant for an online shop. Answer briefly and politely. " * 8
-    user = (PROSE * 6 + f"Reach me at customer{i}@example.com or +44 20 7946 {i % 10000:04d}; I paid with "
+    system = "You are a helpful support assistant for an online shop. Answer briefly and politely. " * 9
+    user = (PROSE * 7 + f"Reach me at customer{i}@example.com or +44 20 7946 {i % 10000:04d}; I paid with "
             f"4111 1111 1111 1111 from 203.0.113.{i % 250}.")
     return {"id": f"r-{i}", "timestamp": "2026-11-22T10:00:00Z", "model": "openai/gpt-4o", "api_key_name": "bench",
             "user": f"user-{i}", "usage": {"prompt_tokens": 700, "completion_tokens": 120, "total_tokens": 820},

@@ -17,13 +17,14 @@ from tests import stack
 from tests.conftest import make_trace, wait_for
 from tests.integration.test_langfuse import form as langfuse_form
 from tests.integration.test_langfuse import langfuse_api
+from tests.integration.test_status_metrics import samples
 from tests.receiver import Receiver, start_receiver
 
 pytestmark = pytest.mark.usefixtures("running")
 
 
 def test_two_destinations_get_exactly_what_their_rules_select_and_status_counts_the_rest(
-    admin: stack.Admin, workspace: str, ingest: httpx.Client, s3: stack.SeaweedFS, bucket: str
+    admin: stack.Admin, workspace: str, ingest: httpx.Client, s3: stack.SeaweedFS, bucket: str, api_server: stack.Api
 ) -> None:
     # Given one destination for claude or openai models, and one for costly traces not sent with the ci key
     models, costly = f"{bucket}-m", f"{bucket}-c"
@@ -58,6 +59,8 @@ def test_two_destinations_get_exactly_what_their_rules_select_and_status_counts_
         assert set(s3.keys(name)) == expected
         status = admin.status(workspace, destination["id"])
         assert (status["accepted"], status["filtered"]) == (len(expected), 60 - len(expected))
+        labels = (("destination", destination["id"]), ("workspace", workspace))
+        assert samples(api_server)[("tracedrop_traces_filtered_total", labels)] == 60 - len(expected)
 
 
 # -- redaction ---------------------------------------------------------------------------------------------------

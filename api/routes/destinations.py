@@ -94,9 +94,26 @@ def owned(redis: RedisDep, settings: Settings, workspace: str, destination_id: s
     return found
 
 
+def inlined(schema: dict[str, Any]) -> dict[str, Any]:
+    """A model's JSON schema with its ``$defs`` (nested models: filter rules, redaction) put where they are referred
+    to, so that it stands alone inside another document (the request bodies below)."""
+    defs = schema.get("$defs", {})
+
+    def resolve(node: Any) -> Any:
+        if isinstance(node, dict):
+            if "$ref" in node:
+                return resolve(defs[node["$ref"].rsplit("/", 1)[-1]])
+            return {key: resolve(value) for key, value in node.items() if key != "$defs"}
+        if isinstance(node, list):
+            return [resolve(item) for item in node]
+        return node
+
+    return dict(resolve(schema))
+
+
 DestinationBody = Body(description="A destination of one of the kinds, by its type.", media_type="application/json")
-_FULL = {"oneOf": [kind.config.model_json_schema() for kind in kinds.KINDS.values()]}
-_PARTIAL = {"oneOf": [{**kind.config.model_json_schema(), "required": []} for kind in kinds.KINDS.values()]}
+_FULL = {"oneOf": [inlined(kind.config.model_json_schema()) for kind in kinds.KINDS.values()]}
+_PARTIAL = {"oneOf": [{**inlined(kind.config.model_json_schema()), "required": []} for kind in kinds.KINDS.values()]}
 FULL_BODY = {"requestBody": {"required": True, "content": {"application/json": {"schema": _FULL}}}}
 PARTIAL_BODY = {"requestBody": {"required": True, "content": {"application/json": {"schema": _PARTIAL}}}}
 

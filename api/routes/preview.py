@@ -8,9 +8,11 @@ from fastapi import APIRouter, Body
 
 from api.deps import Admin, RedisDep, SettingsDep, Workspace
 from api.errors import ApiError
-from api.routes.destinations import owned, patched, saved
+from api.routes.destinations import inlined, owned, patched, saved
 from worker.preview import preview
-from worker.trace import stored_form, validate_trace
+from worker.redaction.config import Redaction
+from worker.rules.config import FilterRules
+from worker.trace import TraceIn, stored_form, validate_trace
 
 router = APIRouter(tags=["destinations"], dependencies=[Admin])
 EDITABLE = ("filter_rules", "redaction")
@@ -21,7 +23,14 @@ PreviewBody = Body(description="``trace``: a trace as ingest takes it (docs/inge
                    media_type="application/json")
 
 
-@router.post("/v1/workspaces/{ws}/destinations/{destination_id}/preview")
+PREVIEW_BODY = {"requestBody": {"required": True, "content": {"application/json": {"schema": {
+    "type": "object", "required": ["trace"], "additionalProperties": False,
+    "properties": {"trace": inlined(TraceIn.model_json_schema()),
+                   "filter_rules": inlined(FilterRules.model_json_schema()),
+                   "redaction": inlined(Redaction.model_json_schema())}}}}}}
+
+
+@router.post("/v1/workspaces/{ws}/destinations/{destination_id}/preview", openapi_extra=PREVIEW_BODY)
 def preview_destination(ws: Workspace, destination_id: str, body: dict[str, Any] = PreviewBody, *,
                         redis: RedisDep, settings: SettingsDep) -> dict[str, Any]:
     """Whether the destination would take ``trace`` (and which rule, key list or sampling decided), and what it

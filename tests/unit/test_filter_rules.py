@@ -127,3 +127,11 @@ def test_rules_decide_after_enabled_key_lists_and_sampling_and_disabled_rules_ap
     off = FilterRules.model_validate({"enabled": False, "groups": [{"rules": [
         {"field": "model", "operator": "contains", "value": "gpt"}]}]})
     assert not off.applies
+
+
+def test_a_pattern_that_would_backtrack_elsewhere_runs_in_linear_time_here() -> None:
+    # Given the classic catastrophic pattern, which RE2 takes (it needs no backtracking to decide)
+    found = Filter(rules([("input", "regex", "(x+x+)+y")]))
+    # When a trace's input is a long run that almost matches, Then it is decided (the suite's timeout guards it)
+    trace = {**TRACE, "request": {"messages": [{"role": "user", "content": "x" * 200_000}]}}
+    assert found.decide(trace).by == "filter_rules.groups[0].rules[0]"

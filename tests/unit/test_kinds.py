@@ -20,4 +20,4 @@ def test_each_kinds_secrets_and_connection_fields_are_its_fields(name: str) -> N
     config = kinds.KINDS[name].config
     fields = set(config.model_fields)
     assert set(config.SECRETS) <= fields
-    assert config.CONNECTION <= fields and config.LOCATION <= fields
+    assert fields >= config.CONNECTION | config.LOCATION

@@ -5,8 +5,8 @@
   encode: ``worker.redaction.outgoing``), the median of interleaved rounds.
 - Drain: one worker process drains a waiting backlog to an S3 destination with that redaction and to one without;
   rounds alternate, each figure the median; their ratio (target at least 0.8).
-- Ingest: the ingest rate with one destination holding ten filter rules (every trace passes them, so both store
-  the same) against one with none; rounds alternate; their ratio (target at least 0.9).
+- Ingest: the ingest rate of the same chat traces with one destination holding ten filter rules (every trace passes
+  them, so both store the same) against one with none; rounds alternate; their ratio (target at least 0.9).
 """
 
 from __future__ import annotations
@@ -37,9 +37,9 @@ TEN_RULES: dict[str, Any] = {"groups": [{"rules": [
     {"field": "prompt_tokens", "operator": "lt", "value": 100000},
     {"field": "completion_tokens", "operator": "exists"},
     {"field": "input", "operator": "not_contains", "value": "password"},
-    {"field": "output", "operator": "contains", "value": "answer"},
+    {"field": "output", "operator": "contains", "value": "parcel"},
     {"field": "metadata.team", "operator": "not_exists"}]}]}
-"""Ten rules every bench trace passes, reading every kind of field (text, numbers, messages, metadata)."""
+"""Ten rules every ``chat`` trace passes, reading every kind of field (text, numbers, messages, metadata)."""
 
 PROSE = ("Hi, I'm writing about my order from last week. The parcel never arrived and the tracking page says it "
          "was delivered to a neighbour. Could you check it and tell me what my options are? ")
@@ -54,6 +54,12 @@ def chat(i: int) -> dict[str, Any]:
             "user": f"user-{i}", "usage": {"prompt_tokens": 700, "completion_tokens": 120, "total_tokens": 820},
             "request": {"messages": [{"role": "system", "content": system}, {"role": "user", "content": user}]},
             "response": {"choices": [{"message": {"role": "assistant", "content": PROSE * 2}}]}}
+
+
+def bodies(count: int, *, prefix: str) -> list[bytes]:
+    """``count`` chat traces in requests of 100."""
+    return [orjson.dumps({"traces": [chat(j) | {"id": f"{prefix}-{j}"} for j in range(i, min(i + 100, count))]})
+            for i in range(0, count, 100)]
 
 
 def redaction_cost(count: int) -> dict[str, Any]:
@@ -85,8 +91,7 @@ def drain_rate(bench: Stack, *, count: int, prefix: str, redaction: dict[str, An
     bench.store.client().create_bucket(Bucket=bucket)
     extra = {"redaction": redaction} if redaction else {}
     destination = str(bench.admin.destination(WORKSPACE, stack.s3_body(bench.store, bucket, **extra))["id"])
-    bench.send([orjson.dumps({"traces": [chat(j) | {"id": f"{prefix}-{j}"} for j in range(i, i + 100)]})
-                for i in range(0, count, 100)], count=count, clients=4)
+    bench.send(bodies(count, prefix=prefix), count=count, clients=4)
     worker = bench.worker(f"rules{prefix}", 1)
     seconds = bench.wait_drained(destination, timeout=900)
     worker.stop()
@@ -114,7 +119,7 @@ def ingest_rates(bench: Stack, *, count: int, rounds: int = 3) -> dict[str, Any]
             bench.store.client().create_bucket(Bucket=bucket)
             extra = {"filter_rules": TEN_RULES} if name == "ten" else {}
             destination = str(bench.admin.destination(WORKSPACE, stack.s3_body(bench.store, bucket, **extra))["id"])
-            per_s, _ = bench.ingest(count=count, per_request=100, clients=4, prefix=f"i{name}{round_}")
+            per_s, _ = bench.send(bodies(count, prefix=f"i{name}{round_}"), count=count, clients=4)
             if bench.backlog(destination) != count:
                 raise RuntimeError(f"ingest with {name} rules: {bench.backlog(destination)} owed of {count}")
             rates[name].append(per_s)

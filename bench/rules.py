@@ -141,7 +141,7 @@ def main() -> None:
     cost = redaction_cost(2000)
     bench = Stack.start(beat=False)
     try:
-        print(describe(cost, drains(bench, count=3000), ingest_rates(bench, count=3000)))
+        print(describe(cost, drains(bench, count=6000), ingest_rates(bench, count=6000)))
     finally:
         bench.stop()
 

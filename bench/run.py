@@ -51,7 +51,7 @@ class Sizes:
 
 
 FULL = Sizes(raw=3000, drain=6000, single=2000, memory=100_000, steady_seconds=20, gateways=2000,
-             webhooks={1: 3000, 50: 20000}, named=10_000, lake=100_000, rules=5000)
+             webhooks={1: 3000, 50: 20000}, named=10_000, lake=100_000, rules=6000)
 QUICK = Sizes(raw=1000, drain=5000, single=1000, memory=10_000, steady_seconds=10, gateways=1000,
               webhooks={1: 1000, 50: 5000}, named=3000, lake=10_000, rules=2000)
 

@@ -18,7 +18,7 @@ from api.formats.detect import decode
 from api.formats.model import Decoded, Item, TooMany, Undecodable
 from worker import keys, store
 from worker.outbox import NotReplicated, Outbox, WorkspaceFull
-from worker.routing import FILTER_RULES, decide
+from worker.routing import owed_to
 from worker.settings import Settings
 from worker.trace import TraceIn, stored_form, validate_trace
 
@@ -132,32 +132,25 @@ def accept(traces: list[TraceIn], *, workspace: str, redis: Redis, outbox: Outbo
     if not enabled:
         redis.hincrby(keys.DISCARDED, workspace, len(traces))
         return len(traces)
-    owed: list[tuple[bytes, list[str]]] = []
-    filtered: dict[str, int] = defaultdict(int)
-    for trace in traces:
-        data = stored_form(trace)
-        taken = []
-        for route in routes:
-            decision = decide(route, data)
-            if decision.taken:
-                taken.append(route["id"])
-            elif decision.by and decision.by.startswith(FILTER_RULES):
-                filtered[route["id"]] += 1
-        owed.append((orjson.dumps(data), taken))
+    stored = [stored_form(trace) for trace in traces]
+    owed_ids, filtered = owed_to(routes, stored)
+    owed = [(orjson.dumps(data), ids) for data, ids in zip(stored, owed_ids, strict=True)]
     ROOM.check(redis)
     per_trace = {r["id"] for r in routes if r.get("mode", "per_trace") == "per_trace"}
     announced = [(body, [d for d in ids if d in per_trace]) for body, ids in owed]
     try:
-        trace_ids = outbox.accept(owed, workspace=workspace, replicas=replicas, cap=cap, filtered=filtered)
+        trace_ids = outbox.accept(owed, workspace=workspace, replicas=replicas, cap=cap)
     except WorkspaceFull as exc:
         raise ApiError(503, "workspace_full", f"{exc}: nothing was stored; its destinations are still owed what it "
                        "sent before, try again once they took it", headers={"Retry-After": str(FULL_RETRY_AFTER)}
                        ) from None
     except NotReplicated as exc:  # stored and owed on the master: announced, so delivered if the master lives on
         announce_new(announce, exc.trace_ids, announced)
+        outbox.filtered(filtered)
         raise ApiError(503, "not_replicated", f"{exc}: the traces may still be delivered; send them again (a "
                        "per-trace object lands on the same key)", headers={"Retry-After": "1"}) from None
     announce_new(announce, trace_ids, announced)
+    outbox.filtered(filtered)
     return len(traces)
 
 

@@ -111,20 +111,19 @@ class Outbox:
         self.redis = redis
         self.codec = Bodies(redis)
         self.scripts = Scripts(redis, "accept", "claim", "renew", "release", "delivered", "retry", "park", "resume",
-                               "probe_failed", "dead", "replay", "forget", "stale", "status", "bodies")
+                               "probe_failed", "dead", "replay", "forget", "stale", "status", "bodies", "filtered")
 
     def accept(self, owed: list[tuple[bytes, list[str]]], *, workspace: str = "", replicas: int = 0,
-               cap: int = 0, filtered: dict[str, int] | None = None) -> list[int]:
+               cap: int = 0) -> list[int]:
         """Store traces with the destinations each is owed to, and count them, atomically; return their ids.
 
         Refused as a whole (a RedisError) when Redis is unreachable or full, and (WorkspaceFull) when the workspace's
         stored bytes already reach ``cap`` (0: no cap); a trace's bytes count once, however many destinations owe it,
         until its record is released. With ``replicas``, Redis ``WAIT``s on
         the same connection until that many replicas hold the traces, for at most REPLICA_WAIT_MS; when fewer did,
-        NotReplicated says so (the traces are stored on the master all the same, and owed). ``filtered`` counts,
-        per destination, the traces its filter rules refused.
+        NotReplicated says so (the traces are stored on the master all the same, and owed).
         """
-        positions: dict[str, int] = {d: at for at, d in enumerate(filtered or {}, start=1)}
+        positions: dict[str, int] = {}
         traces: list[Any] = []
         for body, destinations in owed:
             traces += [self.codec.pack(body), len(destinations)]
@@ -134,7 +133,7 @@ class Outbox:
                 "stored": keys.STORED_BYTES,
                 "owed_and_stats": [key for d in positions for key in (keys.owed(d), keys.stats(d))],
                 "workspace": workspace, "cap": cap, "count": len(owed), "destination_ids": " ".join(positions),
-                "filtered": " ".join(str((filtered or {}).get(d, 0)) for d in positions), "traces": traces}
+                "traces": traces}
         if not replicas:
             first = int(accept(**call))
         else:
@@ -201,6 +200,12 @@ class Outbox:
                           dead_letters=keys.dead_letters(destination_id),
                           dead_reasons=keys.dead_reasons(destination_id), stats=keys.stats(destination_id),
                           reason=orjson.dumps(reason), ids=trace_ids)
+
+    def filtered(self, counts: dict[str, int]) -> None:
+        """Count, per destination, the traces of an accepted request that its filter rules refused."""
+        if counts:
+            self.scripts.filtered(destinations=keys.DESTINATIONS, stats=[keys.stats(d) for d in counts],
+                                  ids=" ".join(counts), counts=list(counts.values()))
 
     def replay(self, destination_id: str) -> int:
         return int(self.scripts.replay(dead_letters=keys.dead_letters(destination_id),

@@ -49,3 +49,19 @@ def decide(route: dict[str, Any], trace: dict[str, Any]) -> Decision:
 
 def selects(route: dict[str, Any], trace: dict[str, Any]) -> bool:
     return decide(route, trace).taken
+
+
+def owed_to(routes: list[dict[str, Any]], traces: list[dict[str, Any]]) -> tuple[list[list[str]], dict[str, int]]:
+    """Per trace, the destinations it is owed to; and per destination, how many traces its filter rules refused."""
+    owed: list[list[str]] = []
+    filtered: dict[str, int] = {}
+    for trace in traces:
+        taken = []
+        for route in routes:
+            decision = decide(route, trace)
+            if decision.taken:
+                taken.append(route["id"])
+            elif decision.by is not None and decision.by.startswith(FILTER_RULES):
+                filtered[route["id"]] = filtered.get(route["id"], 0) + 1
+        owed.append(taken)
+    return owed, filtered

@@ -13,8 +13,9 @@ from typing import Any
 import orjson
 from redis import Redis
 
-from worker import keys, kinds, routing
+from worker import keys, kinds
 from worker.destination import Destination
+from worker.routing import parsed as parsed_route
 
 AUDIT_LENGTH = 1000
 
@@ -152,7 +153,7 @@ def routes(redis: Redis, *, workspace: str) -> tuple[bool, list[dict[str, Any]]]
         pipe.hget(_ws(workspace), "broadcast_enabled")
         pipe.hvals(f"{_ws(workspace)}:routes")
         enabled, raw_routes = pipe.execute()
-    return enabled == b"1", [routing.parsed(r) for r in raw_routes]
+    return enabled == b"1", [parsed_route(r) for r in raw_routes]
 
 
 # -- audit --------------------------------------------------------------------------------------------------

@@ -2,30 +2,20 @@
 -- destination that still exists (one deleted since the caller read the routes is skipped), the records' bytes added
 -- to the workspace's. Returns the first id; -1, storing nothing, when the workspace holds its cap of stored bytes.
 -- KEYS: sequence destinations accepted stored owed_and_stats...
--- ARGV: workspace cap count destination_ids filtered traces...
+-- ARGV: workspace cap count destination_ids traces...
 -- owed_and_stats: each destination's owed and stats keys, in the order of destination_ids (space-separated);
--- filtered: per destination of that list, how many of these traces its filter rules refused (space-separated);
 -- traces: per trace its body, how many destinations it is owed to, and their positions (from 1) in that list;
 -- workspace: '' for none; cap: the workspace's stored bytes beyond which nothing more is stored (0: none).
 -- USES: now words trace state stored
 local workspace, n = ARGV[1], tonumber(ARGV[3])
-local owes, j = false, 6
-for _ = 1, n do
-  local count = tonumber(ARGV[j + 1])
-  if count > 0 then owes = true break end
-  j = j + 2
-end
-if workspace ~= '' and owes and stored_full(KEYS[4], workspace, tonumber(ARGV[2])) then return -1 end
+if workspace ~= '' and ARGV[4] ~= '' and stored_full(KEYS[4], workspace, tonumber(ARGV[2])) then return -1 end
 local first = redis.call('INCRBY', KEYS[1], n) - n + 1
 local exists, per_dest = {}, {}
 for at, dest in ipairs(words(ARGV[4])) do
   exists[at] = redis.call('SISMEMBER', KEYS[2], dest) == 1
   per_dest[at] = 0
 end
-for at, count in ipairs(words(ARGV[5])) do
-  if exists[at] and tonumber(count) > 0 then state_filtered(KEYS[4 + 2 * at], tonumber(count)) end
-end
-local i, bytes = 6, 0
+local i, bytes = 5, 0
 for k = 0, n - 1 do
   local tid = first + k
   local body, count = ARGV[i], tonumber(ARGV[i + 1])

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+import orjson
 from fastapi import APIRouter, Body
 
 from api.deps import Admin, RedisDep, SettingsDep, Workspace
@@ -40,7 +42,12 @@ def preview_destination(ws: Workspace, destination_id: str, body: dict[str, Any]
     if unknown:
         raise ApiError(422, "invalid_preview", f"{unknown[0]}: not a field of a preview",
                        problems=[{"field": name, "reason": "not a field of a preview"} for name in unknown])
-    trace, problems = validate_trace(body.get("trace"))
+    try:  # read as ingest reads a body (orjson: integers past 64 bits become floats; no NaN)
+        given = orjson.loads(json.dumps(body.get("trace")))
+    except (ValueError, orjson.JSONDecodeError):
+        raise ApiError(422, "invalid_preview", "trace: not JSON as ingest reads it (NaN or Infinity)",
+                       problems=[{"field": "trace", "reason": "not JSON as ingest reads it"}]) from None
+    trace, problems = validate_trace(given)
     if trace is None:
         found = [{"field": "trace" if p["field"] == "trace" else f"trace.{p['field']}",
                   "reason": p["reason"]} for p in problems]

@@ -108,3 +108,13 @@ def test_the_preview_says_what_decided_and_shows_the_object_as_redacted(client: 
     assert bad.status_code == 422 and bad.json()["error"]["problems"][0]["field"] == "extra"
     bad = preview(client, destination_id, {"trace": {"id": "x", "timestamp": 1}})
     assert bad.status_code == 422 and bad.json()["error"]["problems"][0]["field"] == "trace.model"
+
+
+def test_a_trace_is_read_as_ingest_reads_it(client: InProcess, destination: Any) -> None:
+    destination_id, keep = destination
+    keep()
+    trace = {"id": "gen-8", "timestamp": 1_705_312_800, "model": "m", "trace": {"big": 2**70}}
+    answer = preview(client, destination_id, {"trace": trace})
+    assert answer.status_code == 200 and '"big":1.1805916207174113e+21' in answer.json()["receives"]["body"]
+    nan = preview(client, destination_id, {"trace": {**trace, "trace": {"x": float("nan")}}})
+    assert nan.status_code == 422 and nan.json()["error"]["problems"][0]["field"] == "trace"

@@ -19,7 +19,8 @@ FIELDS = [*TEXTS, *NUMBERS, "metadata.plan", "metadata.", "nope", ""]
 OPERATORS = ["equals", "not_equals", "contains", "not_contains", "regex", "starts_with", "ends_with", "gt", "lt",
              "gte", "lte", "exists", "not_exists", "between"]
 REGEXISH = st.text(alphabet="()[]{}*+?.\\^$|<=!:-aZ09@ ", max_size=20)
-VALUES = st.one_of(st.none(), st.text(max_size=30), REGEXISH, st.floats(), st.integers(), st.booleans(),
+VALUES = st.one_of(st.none(), st.text(max_size=30), REGEXISH, st.floats(allow_nan=False, allow_infinity=False),
+                   st.integers(), st.booleans(),
                    st.lists(st.integers(), max_size=2))
 RULES = st.fixed_dictionaries({"field": st.one_of(st.sampled_from(FIELDS), st.text(max_size=10)),
                                "operator": st.one_of(st.sampled_from(OPERATORS), st.text(max_size=5))},
@@ -71,6 +72,8 @@ def test_fuzzed_rules_redactions_and_traces_are_never_a_5xx(client: InProcess, d
      "filter_rules.groups[0].rules[0].value", "RE2"),
     ({"groups": [{"rules": [{"field": "model", "operator": "regex", "value": "(?=claude)"}]}]},
      "filter_rules.groups[0].rules[0].value", "RE2"),
+    ({"groups": [{"rules": [{"field": "total_tokens", "operator": "gt", "value": 2**70}]}]},
+     "filter_rules.groups[0].rules[0].value", "at most 64 bits"),
     ({"groups": [{"rules": [{"field": "model", "operator": "exists", "value": 1}]}]},
      "filter_rules.groups[0].rules[0].value", "takes no value"),
     ({"groups": [{"rules": [{"field": "plan", "operator": "equals", "value": "x"}]}]},
@@ -116,5 +119,7 @@ def test_a_trace_is_read_as_ingest_reads_it(client: InProcess, destination: Any)
     trace = {"id": "gen-8", "timestamp": 1_705_312_800, "model": "m", "trace": {"big": 2**70}}
     answer = preview(client, destination_id, {"trace": trace})
     assert answer.status_code == 200 and '"big":1.1805916207174113e+21' in answer.json()["receives"]["body"]
-    nan = preview(client, destination_id, {"trace": {**trace, "trace": {"x": float("nan")}}})
+    nan = client.request("POST", f"/v1/workspaces/{WORKSPACE}/destinations/{destination_id}/preview",
+                         content=b'{"trace": {"id": "gen-8", "timestamp": 1, "model": "m", "trace": {"x": NaN}}}',
+                         headers={**ADMIN, "Content-Type": "application/json"})
     assert nan.status_code == 422 and nan.json()["error"]["problems"][0]["field"] == "trace"

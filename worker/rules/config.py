@@ -49,8 +49,8 @@ class Rule(BaseModel):
         if value is None:
             raise ValueError(f"value: required for {operator}")
         number = isinstance(value, int | float) and not isinstance(value, bool)
-        if number and not math.isfinite(float(value)):
-            raise ValueError("value: must be a finite number")
+        if number and not (math.isfinite(float(value)) and abs(float(value)) < 2**63):
+            raise ValueError("value: must be a finite number of at most 64 bits")
         if operator in COMPARING:
             if not number:
                 raise ValueError(f"value: must be a number for {operator}")

@@ -19,7 +19,7 @@ from api.formats.model import Decoded, Item, TooMany, Undecodable
 from api.ingest_cache import Routings
 from worker import keys
 from worker.outbox import Guard, KeyRevoked, NotReplicated, Outbox, StaleRouting, WorkspaceFull
-from worker.routing import selects
+from worker.routing import owed_to
 from worker.settings import Settings
 from worker.store import Routing
 from worker.trace import TraceIn, stored_form, validate_trace
@@ -154,7 +154,8 @@ def accept(traces: list[TraceIn], *, caller: Caller, redis: Redis, outbox: Outbo
 def _store(stored: list[dict[str, Any]], bodies: list[bytes], routing: Routing, *, caller: Caller, redis: Redis,
            outbox: Outbox, announce: Announce, replicas: int, cap: int) -> int:
     workspace, routes = caller.workspace, routing.routes
-    owed = [(body, [r["id"] for r in routes if selects(r, data)]) for data, body in zip(stored, bodies, strict=True)]
+    owed_ids, filtered = owed_to(routes, stored)
+    owed = [(body, ids) for body, ids in zip(bodies, owed_ids, strict=True)]
     ROOM.check(redis)
     per_trace = {r["id"] for r in routes if r.get("mode", "per_trace") == "per_trace"}
     announced = [(body, [d for d in ids if d in per_trace]) for body, ids in owed]
@@ -169,9 +170,11 @@ def _store(stored: list[dict[str, Any]], bodies: list[bytes], routing: Routing, 
                        ) from None
     except NotReplicated as exc:  # stored and owed on the master: announced, so delivered if the master lives on
         announce_new(announce, exc.trace_ids, announced)
+        outbox.filtered(filtered)
         raise ApiError(503, "not_replicated", f"{exc}: the traces may still be delivered; send them again (a "
                        "per-trace object lands on the same key)", headers={"Retry-After": "1"}) from None
     announce_new(announce, trace_ids, announced)
+    outbox.filtered(filtered)
     return len(stored)
 
 

@@ -19,7 +19,7 @@ from api.deps import Announce
 from api.ingest_cache import IngestKeys, Routings
 from api.lockout import Lockout
 from api.page import routes as page
-from api.routes import destination_types, destinations, health, ingest, status, workspaces
+from api.routes import destination_types, destinations, health, ingest, preview, status, workspaces
 from worker import celery_app, redis_client
 from worker.celery_app import configure
 from worker.outbox import Outbox
@@ -42,7 +42,7 @@ def create_app(announce: Announce = celery_app.announce) -> FastAPI:
 
     app = FastAPI(title="tracedrop", version="0.1.0", lifespan=lifespan)
     errors.install(app)
-    for module in (ingest, workspaces, destinations, destination_types, status, health, page):
+    for module in (ingest, workspaces, destinations, preview, destination_types, status, health, page):
         app.include_router(module.router)
     app.mount("/admin/static", StaticFiles(directory=Path(page.__file__).parent / "static"), name="static")
 

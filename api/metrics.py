@@ -22,6 +22,7 @@ _COUNTERS = {
     "retried": "Traces whose delivery attempt failed transiently and was rescheduled",
     "failed": "Traces whose delivery attempt the destination refused (destination parked)",
     "dead_lettered": "Traces moved to dead letters",
+    "filtered": "Traces the destination's filter rules refused (never owed to it)",
 }
 _GAUGES: dict[str, tuple[str, Callable[[Status], float]]] = {
     "backlog_traces": ("Traces owed to the destination", lambda s: s.backlog),

@@ -6,7 +6,9 @@ ingest rates and p99 (native, OTLP protobuf and LiteLLM arrays), one trace per r
 `tracedrop worker` at its default settings (medians of WRITER_ROUNDS drains, between raw async rounds) and of two,
 end-to-end latency at half the drain rate, Parquet beside cbor.zstd and jsonl.gz (bytes per trace, encode rate,
 DuckDB summing cost per model from the bucket in each format: bench/lake_figures.py), each dialect's rendering
-cost and a named OTLP destination's drain rate beside the generic webhook kind's (bench/dialects.py), worker memory
+cost and a named OTLP destination's drain rate beside the generic webhook kind's (bench/dialects.py), redaction's
+cost per trace, a drain with redaction on against off and ingest with ten filter rules against none
+(bench/rules.py), worker memory
 at start and after 100,000 traces, and the ratios between them, plus how busy the machine was with other work
 meanwhile. Figures also go to .bench/results.json. ``--quick`` (or TRACEDROP_BENCH_QUICK=1) runs
 smaller sizes. Nothing here asserts anything about time; every loop is bounded and the stack stops by itself.
@@ -32,6 +34,7 @@ from bench import (
     latency,
     postgres,
     raw,
+    rules,
     scale,
     single_requests,
     webhooks,
@@ -58,12 +61,16 @@ class Sizes:
     """Traces written in each format and summed by DuckDB (bench/lake_figures.py)."""
     postgres: int
     """Rows written to PostgreSQL by a worker and by plain COPY, each round (bench/postgres.py)."""
+    rules: int
+    """Traces per drain with redaction on and off, and per ingest with ten filter rules and none (bench/rules.py)."""
 
 
 FULL = Sizes(raw=3000, drain=6000, single=2000, memory=100_000, steady_seconds=20, gateways=2000,
-             webhooks={1: 3000, 50: 20000}, named=10_000, lake=100_000, postgres=20_000)
+             webhooks={1: 3000, 50: 20000}, named=10_000, lake=100_000, postgres=20_000,
+             rules=6000)
 QUICK = Sizes(raw=1000, drain=5000, single=1000, memory=10_000, steady_seconds=10, gateways=1000,
-              webhooks={1: 1000, 50: 5000}, named=3000, lake=10_000, postgres=5000)
+              webhooks={1: 1000, 50: 5000}, named=3000, lake=10_000, postgres=5000,
+              rules=2000)
 
 
 def drain(bench: Stack, destination: str, bucket: str, *, processes: int | None, expected: int) -> dict[str, float]:
@@ -207,6 +214,11 @@ def run(sizes: Sizes) -> dict[str, Any]:
         f["postgres"] = postgres.rates(bench, count=sizes.postgres)
         say(f"PostgreSQL: {postgres.describe(f['postgres'])}")
 
+        f["redaction"] = rules.redaction_cost(sizes.single)
+        f["redaction_drain"] = rules.drains(bench, count=sizes.rules)
+        f["rules_ingest"] = rules.ingest_rates(bench, count=sizes.rules)
+        say(rules.describe(f["redaction"], f["redaction_drain"], f["rules_ingest"]))
+
         f["lake"] = lake_figures.measure(bench.store, traces=sizes.lake)
         say("; ".join(f"{name}: {value}" for name, value in lake_figures.rows(f["lake"])[-4:]))
 
@@ -318,6 +330,15 @@ def table(f: dict[str, Any]) -> list[tuple[str, str]]:
          "generic webhook kind (otlp_proto), same receiver and batches",
          f"{f['named_drain']['langfuse_per_s']:.0f} / {f['named_drain']['webhook_per_s']:.0f} traces/s = "
          f"{f['named_drain']['ratio']:.2f}  target >= 0.8: {mark(f['named_drain']['ratio'] >= 0.8)}"),
+        (f"redaction, every detector and a pattern, hash tokens, {f['redaction']['trace_bytes']:.0f} B chat trace",
+         f"{f['redaction']['redact_us']:.0f} us CPU per trace ({f['redaction']['outgoing_us']:.0f} us with parse "
+         "and encode)"),
+        (f"drain {f['redaction_drain']['traces']} traces to S3 with redaction / without, 1 worker process",
+         f"{f['redaction_drain']['on_per_s']:.0f} / {f['redaction_drain']['off_per_s']:.0f} traces/s = "
+         f"{f['redaction_drain']['ratio']:.2f}  target >= 0.8: {mark(f['redaction_drain']['ratio'] >= 0.8)}"),
+        (f"ingest {f['rules_ingest']['traces']} traces, a destination with ten filter rules / with none",
+         f"{f['rules_ingest']['ten_rules_per_s']:.0f} / {f['rules_ingest']['no_rules_per_s']:.0f} traces/s = "
+         f"{f['rules_ingest']['ratio']:.2f}  target >= 0.9: {mark(f['rules_ingest']['ratio'] >= 0.9)}"),
         *[(f"Redis bytes per owed chat trace ({m['json_bytes_per_trace']:.0f} B of JSON), {stored}",
            f"{m[stored]['redis_bytes_per_trace']:.0f} B = {m[stored]['per_json_byte']:.2f} per JSON byte"
            + (f"  target <= 0.6: {mark(m[stored]['per_json_byte'] <= 0.6)}" if stored == LAYOUTS[-1] else "")

@@ -7,6 +7,7 @@ plus ``Saved``. Secrets are the kind's ``SECRETS`` fields: encrypted at rest, ma
 from __future__ import annotations
 
 import re
+from functools import cached_property
 from typing import Annotated, Any, ClassVar
 from urllib.parse import urlsplit
 
@@ -14,10 +15,13 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, StrictBool
 
 from worker.crypto import decrypt, encrypt
 from worker.forms import Preview
+from worker.redaction.config import Redaction
+from worker.redaction.redact import Redactor
+from worker.rules.config import FilterRules, as_route
 from worker.ssrf import client_host
 
 MASK = "********"
-ASSIGNED = frozenset({"id", "workspace", "created_at"})
+ASSIGNED = frozenset({"id", "workspace", "created_at", "redaction_key"})
 """Fields the service assigns to a saved destination; a PATCH cannot change them."""
 KeyName = Annotated[str, Field(min_length=1, max_length=1024)]
 _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
@@ -86,6 +90,12 @@ class DestinationConfig(BaseModel):
                                                          "every key when not set (null).")
     exclude_api_key_names: list[KeyName] = Field(default_factory=list, max_length=1000,
                                                  title="Excluded API Key Names")
+    filter_rules: FilterRules | None = Field(
+        default=None, title="Filter Rules", description="Only traces for which every group of rules matches "
+        "(docs/rules-and-redaction.md); every trace when not set.")
+    redaction: Redaction | None = Field(
+        default=None, title="Redaction", description="Personal data and secrets replaced, and fields dropped, in "
+        "what this destination receives only (docs/rules-and-redaction.md).")
 
     @property
     def delivery_mode(self) -> str:
@@ -150,18 +160,36 @@ class Saved(DestinationConfig):
     id: str
     workspace: str
     created_at: str
+    redaction_key: SecretStr | None = None
+    """The key of the destination's hash tokens (``replace_with: hash``): made by the service, encrypted at rest,
+    never answered."""
 
     def public(self) -> dict[str, Any]:
         data = super().public()
         data.pop("workspace")
+        data.pop("redaction_key")
         return data
 
     def stored(self, *, secret_key: str) -> dict[str, Any]:
-        return self.encrypted(self.model_dump(mode="json"), secret_key=secret_key)
+        data = self.encrypted(self.model_dump(mode="json"), secret_key=secret_key)
+        if self.redaction_key is not None:
+            data["redaction_key"] = encrypt(self.redaction_key.get_secret_value(), secret_key=secret_key)
+        return data
 
     @classmethod
     def from_stored(cls, data: dict[str, Any], *, secret_key: str) -> Saved:
-        return cls.model_validate(cls.decrypted(data, secret_key=secret_key))
+        plain = cls.decrypted(data, secret_key=secret_key)
+        if plain.get("redaction_key"):
+            plain["redaction_key"] = decrypt(plain["redaction_key"], secret_key=secret_key)
+        return cls.model_validate(plain)
+
+    @cached_property
+    def redactor(self) -> Redactor | None:
+        """What this destination's redaction does to a stored trace, compiled once per loaded version."""
+        if self.redaction is None:
+            return None
+        key = self.redaction_key.get_secret_value().encode() if self.redaction_key is not None else b""
+        return Redactor(self.redaction, key=key)
 
     def route(self) -> dict[str, Any]:
         """What ingest needs to decide whether a trace is owed to this destination (no secrets)."""
@@ -172,6 +200,7 @@ class Saved(DestinationConfig):
             "sampling_rate": self.sampling_rate,
             "api_key_names": self.api_key_names,
             "exclude_api_key_names": self.exclude_api_key_names,
+            "filter_rules": as_route(self.filter_rules),
         }
 
 

@@ -6,7 +6,22 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-_NAMED = re.compile(r"^([a-z_]+): (.+)$", re.DOTALL)
+_NAMED = re.compile(r"^([a-z_]+|\[\d+\]): (.+)$", re.DOTALL)
+INDEXED = frozenset({"filter_rules", "redaction"})
+"""Fields whose errors name list items as ``[n]`` (``filter_rules.groups[1].rules[0].value``), as their editor
+shows them."""
+
+
+def _path(loc: Iterable[Any]) -> str:
+    parts = [part for part in loc if part != "body"]
+    indexed = bool(parts) and parts[0] in INDEXED
+    field = ""
+    for part in parts:
+        if isinstance(part, int) and indexed:
+            field += f"[{part}]"
+        else:
+            field += f".{part}" if field else str(part)
+    return field
 
 
 def field_problems(errors: Iterable[Mapping[str, Any]], *, root: str = "body") -> list[dict[str, str]]:
@@ -14,11 +29,12 @@ def field_problems(errors: Iterable[Mapping[str, Any]], *, root: str = "body") -
     validator as ``"field: reason"``) names its field that way. ``root`` names an error of the whole object."""
     found = []
     for error in errors:
-        field = ".".join(str(part) for part in error["loc"] if part != "body")
+        field = _path(error["loc"])
         reason = str(error["msg"]).removeprefix("Value error, ")
         named = _NAMED.match(reason)
-        if not field and named:
-            field, reason = named.groups()
+        if named and (not field or field.split(".")[0].split("[")[0] in INDEXED):
+            name, reason = named.groups()
+            field = f"{field}{name}" if name.startswith("[") else f"{field}.{name}" if field else name
         found.append({"field": field or root, "reason": reason})
     return found
 

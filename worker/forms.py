@@ -8,6 +8,7 @@ the field's ``description`` followed by how to fill the input in. The input foll
 - ``bool``: ``checkbox``; ``int`` or ``float``: ``number``; ``Literal[...]``: ``select`` of those choices
 - ``list``: ``lines`` (one item a line); ``dict``: ``pairs`` (one ``Name: value`` a line; ``SecretStr`` values are
   never shown, and one left empty keeps the saved value)
+- a pydantic model (filter rules, redaction): ``json`` (the value as JSON)
 - anything else: ``text``
 
 An empty input sends ``null`` where the field takes ``None``, the empty value where that is the default, and is left
@@ -18,6 +19,7 @@ sent. A model's ``PREVIEW`` (a ``Preview``) is a line the page keeps up to date 
 
 from __future__ import annotations
 
+import json
 import types
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
@@ -26,9 +28,9 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin
 from pydantic import BaseModel, SecretStr
 from pydantic.fields import FieldInfo
 
-Input = Literal["text", "number", "checkbox", "select", "secret", "lines", "pairs"]
+Input = Literal["text", "number", "checkbox", "select", "secret", "lines", "pairs", "json"]
 Empty = Literal["null", "blank", "omit"]
-HINTS = {"lines": "One a line.", "pairs": "One 'Name: value' a line."}
+HINTS = {"lines": "One a line.", "pairs": "One 'Name: value' a line.", "json": "As JSON."}
 KEPT = "A stored value shows empty: leave it empty to keep it."
 
 
@@ -85,6 +87,8 @@ class FormField:
             return bool(value)
         if self.input == "lines":
             return "\n".join(value or [])
+        if self.input == "json":
+            return "" if value is None else json.dumps(value, indent=2, ensure_ascii=False)
         if self.input == "pairs":
             return "\n".join(f"{name}: {'' if self.secret_values else given}" for name, given in (value or {}).items())
         return "" if value is None else str(value)
@@ -115,6 +119,8 @@ def _input(name: str, kind: Any, secrets: Collection[str]) -> Input:
         return "lines"
     if kind is dict or origin is dict:
         return "pairs"
+    if isinstance(kind, type) and issubclass(kind, BaseModel):
+        return "json"
     return "text"
 
 

@@ -128,7 +128,7 @@ class Outbox:
         self.redis = redis
         self.codec = Bodies(redis)
         self.scripts = Scripts(redis, "accept", "claim", "renew", "release", "delivered", "retry", "park", "resume",
-                               "probe_failed", "dead", "replay", "forget", "stale", "status", "bodies")
+                               "probe_failed", "dead", "replay", "forget", "stale", "status", "bodies", "filtered")
 
     def accept(self, owed: list[tuple[bytes, list[str]]], *, workspace: str = "", replicas: int = 0,
                cap: int = 0, guard: Guard | None = None) -> list[int]:
@@ -225,6 +225,12 @@ class Outbox:
                           dead_letters=keys.dead_letters(destination_id),
                           dead_reasons=keys.dead_reasons(destination_id), stats=keys.stats(destination_id),
                           reason=orjson.dumps(reason), ids=trace_ids)
+
+    def filtered(self, counts: dict[str, int]) -> None:
+        """Count, per destination, the traces of an accepted request that its filter rules refused."""
+        if counts:
+            self.scripts.filtered(destinations=keys.DESTINATIONS, stats=[keys.stats(d) for d in counts],
+                                  ids=" ".join(counts), counts=list(counts.values()))
 
     def replay(self, destination_id: str) -> int:
         return int(self.scripts.replay(dead_letters=keys.dead_letters(destination_id),

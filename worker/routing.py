@@ -1,9 +1,17 @@
-"""Which destinations a trace is owed to: enabled, API-key filters, deterministic sampling."""
+"""Which destinations a trace is owed to: enabled, API-key filters, deterministic sampling, filter rules."""
 
 from __future__ import annotations
 
 import hashlib
+from functools import lru_cache
 from typing import Any
+
+import orjson
+
+from worker.rules.match import TAKEN, Decision, Filter
+
+FILTER_RULES = "filter_rules"
+"""What ``Decision.by`` starts with when a destination's filter rules refused a trace (counted as ``filtered``)."""
 
 
 def sample_point(trace: dict[str, Any]) -> float:
@@ -14,13 +22,46 @@ def sample_point(trace: dict[str, Any]) -> float:
     return int.from_bytes(digest, "big") / 2**64
 
 
-def selects(route: dict[str, Any], trace: dict[str, Any]) -> bool:
+@lru_cache(maxsize=4096)
+def parsed(raw: bytes) -> dict[str, Any]:
+    """A stored route (``Saved.route()``), with its filter rules compiled once per stored version. Read only."""
+    route = orjson.loads(raw)
+    groups = route.get("filter_rules")
+    route["filter"] = Filter(groups) if groups else None
+    return route
+
+
+def decide(route: dict[str, Any], trace: dict[str, Any]) -> Decision:
+    """Whether the destination of ``route`` takes ``trace``, and what refused it."""
     if not route["enabled"]:
-        return False
+        return Decision(False, "enabled")
     name = trace.get("api_key_name")
     if name in route["exclude_api_key_names"]:
-        return False
+        return Decision(False, "exclude_api_key_names")
     allowed = route["api_key_names"]
     if allowed is not None and name not in allowed:
-        return False
-    return route["sampling_rate"] >= 1.0 or sample_point(trace) < route["sampling_rate"]
+        return Decision(False, "api_key_names")
+    if route["sampling_rate"] < 1.0 and sample_point(trace) >= route["sampling_rate"]:
+        return Decision(False, "sampling_rate")
+    found: Filter | None = route.get("filter")
+    return found.decide(trace) if found is not None else TAKEN
+
+
+def selects(route: dict[str, Any], trace: dict[str, Any]) -> bool:
+    return decide(route, trace).taken
+
+
+def owed_to(routes: list[dict[str, Any]], traces: list[dict[str, Any]]) -> tuple[list[list[str]], dict[str, int]]:
+    """Per trace, the destinations it is owed to; and per destination, how many traces its filter rules refused."""
+    owed: list[list[str]] = []
+    filtered: dict[str, int] = {}
+    for trace in traces:
+        taken = []
+        for route in routes:
+            decision = decide(route, trace)
+            if decision.taken:
+                taken.append(route["id"])
+            elif decision.by is not None and decision.by.startswith(FILTER_RULES):
+                filtered[route["id"]] = filtered.get(route["id"], 0) + 1
+        owed.append(taken)
+    return owed, filtered

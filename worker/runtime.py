@@ -25,6 +25,7 @@ from worker.health import Health, reason
 from worker.kinds.base import Writer
 from worker.lease import LEASE_MS, Keeper
 from worker.outbox import Claimed, Outbox
+from worker.redaction import outgoing
 from worker.settings import Settings, get_settings
 from worker.verdict import Verdict
 
@@ -138,7 +139,7 @@ class Runtime:
 
     def _write(self, writer: Writer, destination: Destination, lane: str, claimed: list[Claimed]) -> int:
         with Keeper(self.outbox, destination.id, lane, [c.trace_id for c in claimed]) as keeper:
-            verdict = writer.deliver(destination, claimed)
+            verdict = writer.deliver(destination, outgoing.claimed(destination, claimed))
         self.record(destination, verdict, slow=keeper.slow)
         return len(verdict.delivered)
 

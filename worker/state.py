@@ -3,6 +3,7 @@
 The transitions are written once, in Lua (``worker/lua/lib/state.lua``), and run inside the outbox scripts of
 per-trace delivery and batch files alike, atomically with what they record:
 
+- **filtered**: traces its filter rules refused at ingest were counted (they are never owed to it).
 - **accepted**: traces were owed to the destination; ``workspace`` names whose (the scripts that release records
   take their bytes off that workspace's count, ``keys.STORED_BYTES``).
 - **written**: traces (in files, for batch) were written: healthy again, the failure count and the last error cleared.
@@ -28,9 +29,10 @@ from redis import Redis
 
 from worker import keys
 
-COUNTERS = ("accepted", "delivered", "retried", "failed", "dead_lettered", "files")
+COUNTERS = ("accepted", "delivered", "retried", "failed", "dead_lettered", "files", "filtered")
 """Totals since the destination was created: traces accepted for it, written, rescheduled after a transient
-failure, refused by the destination (parking it), dead-lettered; and batch files written."""
+failure, refused by the destination (parking it), dead-lettered; batch files written; and traces its filter rules
+refused at ingest (never owed to it)."""
 
 
 @dataclass(frozen=True)

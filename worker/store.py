@@ -16,6 +16,7 @@ from redis import Redis
 
 from worker import keys, kinds
 from worker.destination import Destination
+from worker.routing import parsed as parsed_route
 
 AUDIT_LENGTH = 1000
 
@@ -167,7 +168,7 @@ def routing(redis: Redis, *, workspace: str) -> Routing:
         pipe.hvals(keys.routes(workspace))
         pipe.get(keys.routes_version(workspace))
         enabled, raw_routes, version = pipe.execute()
-    return Routing(enabled == b"1", [orjson.loads(r) for r in raw_routes], (version or b"0").decode())
+    return Routing(enabled == b"1", [parsed_route(r) for r in raw_routes], (version or b"0").decode())
 
 
 # -- audit --------------------------------------------------------------------------------------------------

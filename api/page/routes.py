@@ -6,6 +6,7 @@ the CSRF token), so the page has the API's validation, connection test and audit
 
 from __future__ import annotations
 
+import json
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ from api.routes.workspaces import existing
 from worker import kinds, store
 from worker.destination import DestinationConfig
 from worker.forms import FormField, Preview, form_fields
+from worker.preview import SAMPLE_TRACE
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
@@ -164,8 +166,12 @@ def new_destination_page(request: Request, ws: Workspace, redis: RedisDep, found
 def destination_page(request: Request, ws: Workspace, destination_id: str, redis: RedisDep,
                      settings: SettingsDep, found: SignedIn) -> Response:
     destination = owned(redis, settings, ws, destination_id)
+    public = destination.public()
+    editor = {name: json.dumps(public[name], indent=2, ensure_ascii=False) if public[name] is not None else ""
+              for name in ("filter_rules", "redaction")}
     return page(request, "destination.html", found, workspace=ws, destination=destination,
-                title=kinds.kind_named(destination.type).config.TITLE or destination.type)
+                title=kinds.kind_named(destination.type).config.TITLE or destination.type, editor=editor,
+                sample=json.dumps(SAMPLE_TRACE, indent=2, ensure_ascii=False))
 
 
 @router.get("/admin/workspaces/{ws}/destinations/{destination_id}/edit", response_class=HTMLResponse)

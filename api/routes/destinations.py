@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 from fastapi import APIRouter, Body, Response
@@ -78,8 +79,11 @@ def changed_fields(current: DestinationConfig, config: DestinationConfig) -> lis
                   if _plain(getattr(current, name)) != _plain(getattr(config, name)))
 
 
-def saved(config: DestinationConfig, **assigned: str) -> Destination:
-    return kinds.kind_named(config.type).destination.model_validate({**config.model_dump(), **assigned})
+def saved(config: DestinationConfig, *, redaction_key: SecretStr | None = None, **assigned: str) -> Destination:
+    """The destination saved, with the key of its hash tokens: ``redaction_key`` kept, or a new one made."""
+    key = redaction_key or SecretStr(secrets.token_hex(32))
+    return kinds.kind_named(config.type).destination.model_validate(
+        {**config.model_dump(), **assigned, "redaction_key": key})
 
 
 def owned(redis: RedisDep, settings: Settings, workspace: str, destination_id: str) -> Destination:
@@ -90,9 +94,26 @@ def owned(redis: RedisDep, settings: Settings, workspace: str, destination_id: s
     return found
 
 
+def inlined(schema: dict[str, Any]) -> dict[str, Any]:
+    """A model's JSON schema with its ``$defs`` (nested models: filter rules, redaction) put where they are referred
+    to, so that it stands alone inside another document (the request bodies below)."""
+    defs = schema.get("$defs", {})
+
+    def resolve(node: Any) -> Any:
+        if isinstance(node, dict):
+            if "$ref" in node:
+                return resolve(defs[node["$ref"].rsplit("/", 1)[-1]])
+            return {key: resolve(value) for key, value in node.items() if key != "$defs"}
+        if isinstance(node, list):
+            return [resolve(item) for item in node]
+        return node
+
+    return dict(resolve(schema))
+
+
 DestinationBody = Body(description="A destination of one of the kinds, by its type.", media_type="application/json")
-_FULL = {"oneOf": [kind.config.model_json_schema() for kind in kinds.KINDS.values()]}
-_PARTIAL = {"oneOf": [{**kind.config.model_json_schema(), "required": []} for kind in kinds.KINDS.values()]}
+_FULL = {"oneOf": [inlined(kind.config.model_json_schema()) for kind in kinds.KINDS.values()]}
+_PARTIAL = {"oneOf": [{**inlined(kind.config.model_json_schema()), "required": []} for kind in kinds.KINDS.values()]}
 FULL_BODY = {"requestBody": {"required": True, "content": {"application/json": {"schema": _FULL}}}}
 PARTIAL_BODY = {"requestBody": {"required": True, "content": {"application/json": {"schema": _PARTIAL}}}}
 
@@ -206,7 +227,8 @@ def patch_destination(ws: Workspace, destination_id: str, body: dict[str, Any] =
             run_test(config, settings, redis, ws)
         except TestFailed as exc:
             return failed(exc)
-    destination = saved(config, id=current.id, workspace=ws, created_at=current.created_at)
+    destination = saved(config, id=current.id, workspace=ws, created_at=current.created_at,
+                        redaction_key=current.redaction_key)
     store.save_destination(redis, destination=destination, secret_key=settings.secret_key.get_secret_value(),
                            action="destination.updated", changed=changed_fields(current, config))
     if reconnect:

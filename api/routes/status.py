@@ -38,7 +38,7 @@ def status(ws: Workspace, destination_id: str, redis: RedisDep, settings: Settin
         "parked": state.parked,
         **{name: found.count(name) for name in ("accepted", "delivered")},
         "retrying": found.retrying,
-        **{name: found.count(name) for name in ("retried", "failed", "dead_lettered", "files")},
+        **{name: found.count(name) for name in ("retried", "failed", "dead_lettered", "files", "filtered")},
         "dead_letters": found.dead_letters,
         "backlog": {"size": found.backlog, "oldest_age_seconds": found.oldest_age_seconds,
                     "bytes": found.backlog_bytes},

@@ -434,3 +434,41 @@ def test_behind_an_https_proxy_the_session_cookie_is_secure(proxied_api: stack.A
     assert signed.status_code == 303 and signed.headers["location"] == "/admin"
     cookie = next(c for c in signed.headers.get_list("set-cookie") if c.startswith("td_session="))
     assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=strict" in cookie
+
+
+def test_rules_and_redaction_are_tried_on_a_trace_and_saved_from_the_destination_page(
+        page: Page, admin: stack.Admin, workspace: str) -> None:
+    receiver = start_receiver()
+    try:
+        destination = admin.destination(workspace, webhook(receiver, name="scrubbed", format="json"))
+        sign_in(page)
+        page.goto(f"/admin/workspaces/{workspace}/destinations/{destination['id']}")
+
+        # A malformed rule shows its path and reason
+        page.get_by_label("Filter rules (JSON)").fill(
+            '{"groups": [{"rules": [{"field": "total_cost", "operator": "gte", "value": "a lot"}]}]}')
+        page.get_by_role("button", name="Preview").click()
+        expect(page.locator("[data-field=filter_rules] .problem")).to_have_text(
+            "filter_rules.groups[0].rules[0].value: must be a number for gte")
+
+        # The sample trace, previewed with an email detector: what the webhook would get, the email replaced
+        page.get_by_label("Filter rules (JSON)").fill("")
+        page.get_by_label("Redaction (JSON)").fill('{"detectors": ["email"]}')
+        page.get_by_role("button", name="Preview").click()
+        expect(page.locator("#rules-outcome")).to_have_text("Taken")
+        answer = page.locator("#preview-answer")
+        expect(answer).to_contain_text("[EMAIL]")
+        expect(answer).not_to_contain_text("ada@example.com")
+
+        # A rule the trace fails says which one decided; saving keeps the rules for the destination
+        page.get_by_label("Filter rules (JSON)").fill(
+            '{"groups": [{"rules": [{"field": "api_key_name", "operator": "not_equals", "value": "prod"}]}]}')
+        page.get_by_role("button", name="Preview").click()
+        expect(page.locator("#rules-outcome")).to_have_text("Not taken: filter_rules.groups[0].rules[0] decided.")
+        page.get_by_role("button", name="Save rules").click()
+        expect(page.locator("#rules-outcome")).to_have_text("Saved.")
+        saved = admin.http.get(f"/v1/workspaces/{workspace}/destinations/{destination['id']}").json()
+        assert saved["redaction"]["detectors"] == ["email"]
+        assert saved["filter_rules"]["groups"][0]["rules"][0]["value"] == "prod"
+    finally:
+        receiver.stop()

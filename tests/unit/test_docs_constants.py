@@ -29,6 +29,7 @@ from worker import (
     maintenance,
     outbox,
     paths,
+    re2,
     retry,
     runtime,
 )
@@ -50,6 +51,9 @@ from worker.kinds.webhook import config as webhook_config
 from worker.kinds.webhook import errors as webhook_errors
 from worker.kinds.webhook import signing
 from worker.kinds.webhook import writer as webhook_writer
+from worker.redaction import config as redaction_config
+from worker.redaction import redact
+from worker.rules import config as rules_config
 from worker.settings import MIN_ADMIN_TOKEN, Settings
 from worker.trace import MAX_BODY_DEPTH, MAX_EPOCH_MS, TraceIn
 
@@ -368,6 +372,19 @@ CLAIMS = {
     "postgres bench batch": Claim("docs/performance.md", rf"in batches of {Q} \(the writer's claim\)",
                                   (postgres_writer.TRACES_PER_CLAIM,)),
     "postgres sizing": Claim("docs/postgres.md", r"max_connections >= (\d+) \*", (postgres_client.POOL_SIZE,)),
+    # docs/rules-and-redaction.md
+    "rule limits": Claim("docs/rules-and-redaction.md", r"At most (\d+) groups of at most (\d+) rules\.",
+                         (rules_config.MAX_GROUPS, rules_config.MAX_RULES)),
+    "pattern length": Claim("docs/rules-and-redaction.md", r"A pattern has at most (\d+) characters; so has a text "
+                            r"value\.", (re2.MAX_PATTERN,)),
+    "value length": Claim("docs/rules-and-redaction.md", r"A pattern has at most (\d+) characters",
+                          (rules_config.MAX_VALUE,)),
+    "patterns": Claim("docs/rules-and-redaction.md", r"refused with a `422` like a rule's\. At most (\d+)\.",
+                      (redaction_config.MAX_PATTERNS,)),
+    "dropped": Claim("docs/rules-and-redaction.md", r"paths to remove whole \(below\)\. At most (\d+)\.",
+                     (redaction_config.MAX_DROPPED,)),
+    "hash token": Claim("docs/rules-and-redaction.md", r"its label and the first (\d+) hex digits of an HMAC",
+                        (redact.TOKEN_HEX,)),
 }
 
 

@@ -66,7 +66,8 @@ def test_the_shared_fields_and_every_kind_have_labels_and_secrets_as_secret_inpu
     shared = {f.name: f for f in form_fields(DestinationConfig)}
     assert [(f.label, f.input) for f in shared.values()] == [
         ("Name", "text"), ("Type", "text"), ("Privacy Mode", "checkbox"), ("Enabled", "checkbox"),
-        ("Sampling Rate", "number"), ("API Key Names", "lines"), ("Excluded API Key Names", "lines")]
+        ("Sampling Rate", "number"), ("API Key Names", "lines"), ("Excluded API Key Names", "lines"),
+        ("Filter Rules", "json"), ("Redaction", "json")]
     assert (shared["api_key_names"].empty, shared["exclude_api_key_names"].empty) == ("null", "blank")
     assert shared["api_key_names"].shown({"api_key_names": ["prod", "batch"]}) == "prod\nbatch"
     for kind in KINDS.values():

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
 
+from worker.redaction.redact import Redactor
+
 
 class Put(Protocol):
     def __call__(self, *, key: str, body: bytes, content_type: str) -> None:
@@ -31,6 +33,10 @@ class BatchDestination(Protocol):
 
     @property
     def delivery_mode(self) -> str: ...
+
+    @property
+    def redactor(self) -> Redactor | None:
+        """What the destination's redaction does to a stored trace (worker/redaction/outgoing.py)."""
 
     @property
     def file_location(self) -> str:

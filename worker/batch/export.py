@@ -24,6 +24,7 @@ from worker.batch.record import build_record
 from worker.errors import DeliveryError
 from worker.health import Health
 from worker.outbox import Outbox
+from worker.redaction import outgoing
 
 log = logging.getLogger("tracedrop.export")
 
@@ -67,7 +68,7 @@ class Exporter:
             while lease.held:
                 manifest = self.batch.pending(destination.id)
                 if manifest is not None:
-                    records = self._rebuild(manifest)
+                    records = self._rebuild(destination, manifest)
                 else:
                     opened = self._open(destination, lease, cutoff)
                     if opened is None:
@@ -110,7 +111,8 @@ class Exporter:
         records: dict[int, dict[str, Any]] = {}
         for trace_id, body in items:
             try:
-                records[trace_id] = build_record(trace_id, orjson.loads(body), privacy_mode=destination.privacy_mode)
+                records[trace_id] = build_record(trace_id, outgoing.trace(destination, orjson.loads(body)),
+                                                 privacy_mode=destination.privacy_mode)
             except Exception as exc:
                 reason = {"code": "unrenderable", "message": f"record cannot be built: {type(exc).__name__}",
                           "at": store.now_iso()}
@@ -118,9 +120,10 @@ class Exporter:
                 log.warning("dead-lettered", extra={"destination": destination.id, "code": "unrenderable"})
         return records
 
-    def _rebuild(self, manifest: Manifest) -> list[dict[str, Any]]:
+    def _rebuild(self, destination: Destination, manifest: Manifest) -> list[dict[str, Any]]:
         bodies = self.batch.bodies(manifest.trace_ids)
-        return [build_record(trace_id, orjson.loads(bodies[trace_id]), privacy_mode=manifest.privacy_mode)
+        return [build_record(trace_id, outgoing.trace(destination, orjson.loads(bodies[trace_id])),
+                             privacy_mode=manifest.privacy_mode)
                 for trace_id in manifest.trace_ids if trace_id in bodies]
 
     def _write(self, destination: Destination, manifest: Manifest, records: list[dict[str, Any]], put: Put) -> int:

@@ -48,4 +48,7 @@ class Kind:
     """Called with ``allow_private``."""
     preview: type[PreviewRequest] | None = None
     """The request body of ``POST .../destinations/preview-key`` for this kind, if it offers a preview."""
+    render: Callable[[Saved, dict[str, Any]], Any] | None = None
+    """What the kind's writer sends for one (redacted) stored trace, as a ``worker.preview.Rendered``, for
+    ``POST .../destinations/{id}/preview``; without it, ``worker.preview.default_render``."""
 

@@ -223,12 +223,23 @@ function pairs(text, keep) {
   return found;
 }
 
+// A JSON input: its value parsed; text that is not JSON is sent as it is, so the API names the field it refuses.
+function json(text, empty) {
+  if (text.trim() === "") return empty === "null" ? null : undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
 function read(input, editing) {
   const type = input.dataset.type;
   if (type === "checkbox") return input.checked;
   if (type === "kind") return input.checked ? input.value : undefined;
   if (type === "secret") return input.value === "" ? undefined : input.value;
   if (type === "pairs") return pairs(input.value, editing && input.dataset.secret === "true");
+  if (type === "json") return json(input.value, input.dataset.empty);
   const given = type === "lines" ? lines(input.value) : input.value.trim();
   if (given.length > 0) return type === "number" ? Number(given) : given;
   if (input.dataset.empty === "null") return null;
@@ -257,7 +268,8 @@ function showProblems(form, data) {
   for (const problem of problems) {
     const fields = form.querySelectorAll('.field[data-field="' + problem.field.split(".")[0] + '"]');
     const field = [...fields].find(shown);
-    if (field) field.querySelector(".problem").textContent = problem.reason;
+    const where = problem.field.includes(".") || problem.field.includes("[") ? problem.field + ": " : "";
+    if (field) field.querySelector(".problem").textContent = where + problem.reason;
   }
 }
 
@@ -341,6 +353,42 @@ function destinationForm() {
 
 // -- everywhere ------------------------------------------------------------------------------------------------
 
+// The rules and redaction editor: Preview posts the edited rules with the trace (nothing is saved); Save PATCHes them.
+function rulesEditor() {
+  const editor = document.getElementById("rules-editor");
+  const box = document.getElementById("detail");
+  if (!editor || !box) return;
+  const base = statusUrl(box.dataset.workspace, box.dataset.destination);
+  const outcome = document.getElementById("rules-outcome");
+  const answerBox = document.getElementById("preview-answer");
+  document.getElementById("preview-run").addEventListener("click", async () => {
+    clearProblems(editor);
+    const body = collect(editor, true);
+    body.trace = json(document.getElementById("preview-trace").value, "null");
+    const answer = await api("POST", base + "/preview", body);
+    if (!answer.ok) { showProblems(editor, answer.data); say(outcome, errorText(answer.data), "error"); return; }
+    const found = answer.data;
+    const verdict = found.taken ? "Taken" : "Not taken: " + found.decided_by + " decided.";
+    let shown = verdict;
+    if (found.receives) {
+      let text = found.receives.body;
+      if (found.receives.encoding === "utf-8") {
+        try { text = JSON.stringify(JSON.parse(text), null, 2); } catch (_) { /* not JSON: shown as it is */ }
+      }
+      shown += "\n" + (found.receives.key ? "Key: " + found.receives.key + "\n" : "") + "Content-Type: " +
+        found.receives.content_type + (found.receives.encoding === "base64" ? " (base64)" : "") + "\n\n" + text;
+    }
+    answerBox.textContent = shown;
+    say(outcome, verdict, found.taken ? "ok" : "");
+  });
+  document.getElementById("rules-save").addEventListener("click", async () => {
+    clearProblems(editor);
+    const answer = await api("PATCH", base, collect(editor, true));
+    if (answer.ok) say(outcome, "Saved.", "ok");
+    else { showProblems(editor, answer.data); say(outcome, errorText(answer.data), "error"); }
+  });
+}
+
 function links() {
   for (const button of document.querySelectorAll("button[data-href]")) {
     button.addEventListener("click", () => { window.location.href = button.dataset.href; });
@@ -352,5 +400,6 @@ document.addEventListener("DOMContentLoaded", () => {
   workspaces();
   workspace();
   detail();
+  rulesEditor();
   destinationForm();
 });

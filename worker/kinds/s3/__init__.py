@@ -5,7 +5,7 @@ from typing import Any
 from worker.kinds.base import Kind
 from worker.kinds.s3 import conntest
 from worker.kinds.s3.config import S3Config, S3Destination
-from worker.kinds.s3.preview import KeyPreview
+from worker.kinds.s3.preview import KeyPreview, render
 from worker.kinds.s3.writer import S3Writer
 
 
@@ -15,6 +15,6 @@ def connection_test(config: Any, *, allow_private: bool) -> dict[str, Any]:
 
 
 KIND = Kind(name="s3", config=S3Config, destination=S3Destination, connection_test=connection_test,
-            writer=S3Writer, preview=KeyPreview)
+            writer=S3Writer, preview=KeyPreview, render=render)
 
 __all__ = ["KIND", "S3Config", "S3Destination", "S3Writer"]

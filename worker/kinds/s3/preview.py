@@ -5,13 +5,17 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+import orjson
 from pydantic import Field, model_validator
 
-from worker.batch.files import BatchFormat, extension, file_stem
+from worker.batch.files import CONTENT_TYPES, BatchFormat, encode, extension, file_stem
+from worker.batch.record import build_record
 from worker.errors import TemplateError
 from worker.kinds.base import PreviewRequest
-from worker.kinds.s3.writer import object_key
+from worker.kinds.s3.config import S3Config
+from worker.kinds.s3.writer import object_key, render_object
 from worker.paths import BATCH_VARIABLES, TRACE_VARIABLES, parse_template, time_values, validate_prefix
+from worker.rendered import Rendered
 
 SAMPLE_TRACE: dict[str, Any] = {"id": "gen-1705312800-abc123", "timestamp": 1_705_312_800_000,
                                 "api_key_name": "prod backend"}
@@ -52,3 +56,16 @@ class KeyPreview(PreviewRequest):
     def answer(self) -> dict[str, Any]:
         key = sample_key(prefix=self.prefix, path_template=self.path_template, mode=self.mode, fmt=self.format)
         return {"key": key, "trace": SAMPLE_TRACE}
+
+
+def render(destination: Any, trace: dict[str, Any]) -> Rendered:
+    """The object a per-trace destination writes for ``trace`` (key and document), or the batch file of that
+    trace alone (its key's stem at the trace's time) in the destination's format."""
+    assert isinstance(destination, S3Config)
+    if destination.mode == "batch":
+        record = build_record(1, trace, privacy_mode=destination.privacy_mode)
+        stem = file_stem(destination.file_path(trace["timestamp"]), trace["timestamp"] // 1000)
+        return Rendered(CONTENT_TYPES[destination.format], encode([record], destination.format),
+                        key=stem + extension(destination.format))
+    key, body = render_object(destination, destination.template(), orjson.dumps(trace))
+    return Rendered("application/json", body, key=key)

@@ -4,6 +4,9 @@ local function state_accepted(stats, traces, workspace)  -- workspace: '' for no
   redis.call('HINCRBY', stats, 'accepted', traces)
   if workspace ~= '' then redis.call('HSET', stats, 'workspace', workspace) end
 end
+local function state_filtered(stats, traces)  -- refused at ingest by the destination's filter rules
+  redis.call('HINCRBY', stats, 'filtered', traces)
+end
 local function state_written(stats, traces, files, slow)  -- traces (in files) written: healthy again
   redis.call('HINCRBY', stats, 'delivered', traces)
   if files > 0 then redis.call('HINCRBY', stats, 'files', files) end

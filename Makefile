@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 
-.PHONY: install system-deps receivers test quick lint demo bench lock clean
+.PHONY: install system-deps receivers test test-faults quick lint demo bench lock clean
 
 install: system-deps $(VENV)/.installed
 
@@ -45,12 +45,17 @@ lint: install
 	$(BIN)/ruff check worker api tests bench
 	$(BIN)/mypy worker api
 
-# The everyday check: lint and the pure (unit) tests, in well under a minute; CI runs `make test`, everything.
+# The everyday check: lint and the pure (unit) tests, in well under a minute.
 quick: lint
 	$(BIN)/pytest -q -p no:cacheprovider tests/unit
 
+# Every test but the fault drills (marked `faults`: workers killed, Redis crashed and failed over, stores and
+# databases down, fuzzing), which `make test-faults` runs; CI (.ci/run) runs both.
 test: lint receivers
-	$(BIN)/pytest -q -p no:cacheprovider
+	$(BIN)/pytest -q -p no:cacheprovider -m "not faults"
+
+test-faults: lint
+	$(BIN)/pytest -q -p no:cacheprovider -m faults
 
 demo: install
 	$(PY) -m tests.demo

@@ -26,6 +26,8 @@ from tests.conftest import make_trace, wait_for
 from worker import keys
 from worker.batch.export import PAUSE_ENV
 
+pytestmark = pytest.mark.faults
+
 
 @dataclass
 class Own:

@@ -12,12 +12,15 @@ import time
 import uuid
 from pathlib import Path
 
+import pytest
 from redis import Redis
 
 from tests import stack
 from tests.conftest import make_trace, wait_for
 from tests.faults import WORKSPACE, Clock, all_keys, installation, key_of, keys_of, stored, traces
 from worker.outbox import Outbox
+
+pytestmark = pytest.mark.faults
 
 
 def test_a_worker_killed_mid_drain_loses_nothing_and_writes_nothing_twice(

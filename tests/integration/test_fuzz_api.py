@@ -28,6 +28,8 @@ from worker.kinds.s3.config import S3Destination
 from worker.settings import get_settings
 from worker.ssrf import unmapped
 
+pytestmark = pytest.mark.faults
+
 ADMIN = {"Authorization": f"Bearer {stack.ADMIN_TOKEN}"}
 WORKSPACE = "fuzz"
 EXAMPLES_PER_OPERATION = 40

@@ -20,7 +20,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 from api.formats import otlp
 from tests import stack
 
-pytestmark = pytest.mark.usefixtures("running")
+pytestmark = [pytest.mark.usefixtures("running"), pytest.mark.faults]
 EXAMPLES = 120
 KNOWN = sorted({name for _, names, _ in otlp.FIELDS for name in names} | set(otlp.INPUT + otlp.OUTPUT)
                | {"gen_ai.request.model", "tracedrop.id", "tracedrop.trace_id", "trace.metadata.env", "span.level"})

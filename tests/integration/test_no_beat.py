@@ -7,10 +7,14 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
+import pytest
+
 from tests import stack
 from tests.batchfiles import records_by_file
 from tests.conftest import wait_for
 from tests.faults import WORKSPACE, Clock, all_keys, installation, keys_of, traces
+
+pytestmark = pytest.mark.faults
 
 
 def test_without_beat_a_worker_killed_mid_drain_is_recovered_by_the_next_worker(

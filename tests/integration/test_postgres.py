@@ -345,6 +345,7 @@ def test_revoked_insert_parks_the_destination_and_a_grant_resumes_it_by_probes(
     assert count(pg, table) == 25
 
 
+@pytest.mark.faults
 def test_the_database_stopped_for_20_seconds_is_failing_with_its_code_then_everything_lands_once(
     running: stack.Api, admin: stack.Admin, workspace: str, ingest: httpx.Client, pg: PostgreSQL
 ) -> None:
@@ -372,6 +373,7 @@ def test_the_database_stopped_for_20_seconds_is_failing_with_its_code_then_every
     assert count(pg, table) == 50
 
 
+@pytest.mark.faults
 def test_a_worker_killed_mid_batch_leaves_every_trace_exactly_once(
     tmp_path: Path, s3: stack.SeaweedFS, pg: PostgreSQL
 ) -> None:

@@ -9,10 +9,13 @@ from pathlib import Path
 
 import httpx
 import orjson
+import pytest
 
 from tests import stack
 from tests.conftest import make_trace, wait_for
 from tests.faults import Clock, all_keys, installation, key_of, keys_of
+
+pytestmark = pytest.mark.faults
 
 HANG = 5.0
 """Seconds a gateway waits for an answer; a request that takes longer hung."""

@@ -6,10 +6,14 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pytest
+
 from tests import stack
 from tests.conftest import wait_for
 from tests.faults import WORKSPACE, installation, traces
 from tests.receiver import Answer, Request, delivered_ids, new_secret, start_receiver, webhook
+
+pytestmark = pytest.mark.faults
 
 
 def test_a_worker_killed_mid_delivery_loses_nothing_and_duplicates_nothing_after_dedupe(

@@ -11,11 +11,11 @@ import re
 from typing import Annotated, Any, ClassVar, Literal
 
 import orjson
-from pydantic import AfterValidator, Field, SecretStr, field_validator
+from pydantic import Field, field_validator
 
 from worker.destination import DestinationConfig, Saved
 from worker.kinds.datadog import spans
-from worker.kinds.otlp_vendor.config import base_url, secret_token
+from worker.kinds.otlp_vendor.config import SecretToken, base_url
 from worker.kinds.webhook.target import Target
 
 SPANS_PATH = "/api/intake/llm-obs/v1/trace/spans"
@@ -38,7 +38,7 @@ class DatadogConfig(DestinationConfig):
     CREDENTIALS: ClassVar[str] = "the API key (Organization Settings > API Keys, on the site the URL names)"
 
     type: Literal["datadog"]
-    api_key: Annotated[SecretStr, AfterValidator(secret_token)] = Field(
+    api_key: SecretToken = Field(
         min_length=1, max_length=200, title="API Key", description="A Datadog API key (Organization Settings > API "
                                                                    "Keys).")
     ml_app: Annotated[str, Field(min_length=1, max_length=193, title="ML App",

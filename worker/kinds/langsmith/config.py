@@ -14,10 +14,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, field_validator
 
 from worker.destination import Saved
-from worker.kinds.otlp_vendor.config import VendorConfig, base_url, token
+from worker.kinds.otlp_vendor.config import SecretToken, VendorConfig, base_url
 from worker.otlp import genai
 from worker.otlp.common import Attribute, Dialect
 
@@ -52,7 +52,7 @@ class LangSmithConfig(VendorConfig):
     CREDENTIALS: ClassVar[str] = "the API key (lsv2_..., from Settings > API Keys, of the workspace to trace to)"
 
     type: Literal["langsmith"]
-    api_key: SecretStr = Field(min_length=1, max_length=200, title="API Key",
+    api_key: SecretToken = Field(min_length=1, max_length=200, title="API Key",
                                description="lsv2_..., from LangSmith's Settings > API Keys.")
     project: Annotated[str, Field(min_length=1, max_length=200, title="Project",
                                   description="The project traces are filed under; LangSmith creates it with the "
@@ -60,12 +60,6 @@ class LangSmithConfig(VendorConfig):
     endpoint: str = Field(default="https://api.smith.langchain.com", max_length=2048, title="Endpoint",
                           description="https://api.smith.langchain.com (US), https://eu.api.smith.langchain.com "
                                       "(EU), or a self-hosted LangSmith's API URL (ending in /api/v1).")
-
-    @field_validator("api_key")
-    @classmethod
-    def _api_key(cls, value: SecretStr) -> SecretStr:
-        token(value.get_secret_value())
-        return value
 
     @field_validator("project")
     @classmethod

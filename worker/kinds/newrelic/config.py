@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from typing import ClassVar, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, field_validator
 
 from worker.destination import Saved
-from worker.kinds.otlp_vendor.config import VendorConfig, base_url, token
+from worker.kinds.otlp_vendor.config import SecretToken, VendorConfig, base_url
 
 REGIONS = {"us": "https://otlp.nr-data.net", "eu": "https://otlp.eu01.nr-data.net"}
 TRACES_PATH = "/v1/traces"
@@ -31,7 +31,7 @@ class NewRelicConfig(VendorConfig):
                                   "is refused) and the region")
 
     type: Literal["newrelic"]
-    license_key: SecretStr = Field(min_length=1, max_length=200, title="License Key",
+    license_key: SecretToken = Field(min_length=1, max_length=200, title="License Key",
                                    description="An Ingest - License key of the account (API Keys).")
     region: Literal["us", "eu"] = Field(default="us", title="Region",
                                         description="The account's data center: us or eu.")
@@ -39,12 +39,6 @@ class NewRelicConfig(VendorConfig):
                                  description="Replaces the region's endpoint: New Relic FedRAMP "
                                              "(https://gov-otlp.nr-data.net), an Infinite Tracing trace observer, or "
                                              "a proxy. Empty for the region's.")
-
-    @field_validator("license_key")
-    @classmethod
-    def _license_key(cls, value: SecretStr) -> SecretStr:
-        token(value.get_secret_value())
-        return value
 
     @field_validator("endpoint")
     @classmethod

@@ -4,10 +4,10 @@ the webhook kind's delivery sends to it as OTLP/HTTP protobuf."""
 from __future__ import annotations
 
 import re
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
-from pydantic import SecretStr
+from pydantic import AfterValidator, SecretStr
 
 from worker.destination import DestinationConfig, check_url
 from worker.egress import READ_TIMEOUT
@@ -36,9 +36,13 @@ def token(value: str) -> str:
 
 
 def secret_token(value: SecretStr) -> SecretStr:
-    """A secret key (``token``'s rule): ``AfterValidator(secret_token)`` on a vendor's key field."""
+    """A secret key (``token``'s rule)."""
     token(value.get_secret_value())
     return value
+
+
+SecretToken = Annotated[SecretStr, AfterValidator(secret_token)]
+"""The type of a vendor's key field: a secret that travels in a header."""
 
 
 class VendorConfig(DestinationConfig):

@@ -6,13 +6,13 @@ Sent as PostHog's capture API says (https://posthog.com/docs/api/capture, "Batch
 
 from __future__ import annotations
 
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 import orjson
-from pydantic import AfterValidator, Field, SecretStr, field_validator
+from pydantic import Field, field_validator
 
 from worker.destination import DestinationConfig, Saved
-from worker.kinds.otlp_vendor.config import base_url, secret_token
+from worker.kinds.otlp_vendor.config import SecretToken, base_url
 from worker.kinds.posthog import events
 from worker.kinds.webhook.target import Target
 
@@ -35,7 +35,7 @@ class PostHogConfig(DestinationConfig):
     CREDENTIALS: ClassVar[str] = "the project API key (phc_..., Project Settings; not a personal API key)"
 
     type: Literal["posthog"]
-    api_key: Annotated[SecretStr, AfterValidator(secret_token)] = Field(
+    api_key: SecretToken = Field(
         min_length=1, max_length=200, title="Project API Key", description="phc_..., from the project's settings.")
     host: str = Field(default="https://us.i.posthog.com", max_length=2048, title="Host",
                       description="https://us.i.posthog.com (US), https://eu.i.posthog.com (EU), or your own "

@@ -211,3 +211,19 @@ def delivered_ids(receiver: Receiver, secret: str) -> list[str]:
             else:
                 ids += [d["id"] for d in (parsed if isinstance(parsed, list) else [parsed])]
     return ids
+
+
+def exported(receiver: Receiver) -> list[tuple[Request, dict[str, Any], dict[str, Any]]]:
+    """Every span the receiver took: (its request, the resource's attributes, the span's attributes)."""
+    found = []
+    for request in list(receiver.requests):
+        if request.method != "POST" or request.status != 200 or not request.body:
+            continue
+        body = MessageToDict(ExportTraceServiceRequest.FromString(request.body))
+        for resource_spans in body.get("resourceSpans", []):
+            resource = {a["key"]: next(iter(a["value"].values())) for a in resource_spans["resource"]["attributes"]}
+            for scope in resource_spans["scopeSpans"]:
+                for span in scope["spans"]:
+                    attributes = {a["key"]: next(iter(a["value"].values())) for a in span["attributes"]}
+                    found.append((request, resource, {"name": span["name"], **attributes}))
+    return found

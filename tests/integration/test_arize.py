@@ -23,8 +23,7 @@ import pytest
 
 from tests import stack
 from tests.conftest import make_trace, wait_for
-from tests.integration.test_langfuse import exported
-from tests.receiver import Answer, Receiver, Request, start_receiver
+from tests.receiver import Answer, Receiver, Request, exported, start_receiver
 
 pytestmark = pytest.mark.usefixtures("running")
 

@@ -18,12 +18,10 @@ from typing import Any
 import httpx
 import orjson
 import pytest
-from google.protobuf.json_format import MessageToDict
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from tests import stack
 from tests.conftest import make_trace, wait_for
-from tests.receiver import Answer, Receiver, Request, start_receiver
+from tests.receiver import Answer, Receiver, Request, exported, start_receiver
 
 pytestmark = pytest.mark.usefixtures("running")
 
@@ -65,22 +63,6 @@ def langfuse() -> Iterator[Receiver]:
 def form(receiver: Receiver, **fields: Any) -> dict[str, Any]:
     return {"name": "langfuse", "type": "langfuse", "public_key": PUBLIC, "secret_key": SECRET,
             "base_url": receiver.origin, **fields}
-
-
-def exported(receiver: Receiver) -> list[tuple[Request, dict[str, Any], dict[str, Any]]]:
-    """Every span the receiver took: (its request, the resource's attributes, the span's attributes)."""
-    found = []
-    for request in list(receiver.requests):
-        if request.method != "POST" or request.status != 200:
-            continue
-        body = MessageToDict(ExportTraceServiceRequest.FromString(request.body))
-        for resource_spans in body.get("resourceSpans", []):
-            resource = {a["key"]: next(iter(a["value"].values())) for a in resource_spans["resource"]["attributes"]}
-            for scope in resource_spans["scopeSpans"]:
-                for span in scope["spans"]:
-                    attributes = {a["key"]: next(iter(a["value"].values())) for a in span["attributes"]}
-                    found.append((request, resource, {"name": span["name"], **attributes}))
-    return found
 
 
 def test_a_trace_arrives_in_langfuse_as_a_generation_with_its_environment(

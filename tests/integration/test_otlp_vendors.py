@@ -34,12 +34,10 @@ from typing import Any
 import httpx
 import orjson
 import pytest
-from google.protobuf.json_format import MessageToDict
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from tests import stack
 from tests.conftest import make_trace, wait_for
-from tests.receiver import Answer, Receiver, Request, start_receiver
+from tests.receiver import Answer, Receiver, Request, exported, start_receiver
 
 pytestmark = pytest.mark.usefixtures("running")
 
@@ -140,21 +138,6 @@ def vendor(request: pytest.FixtureRequest) -> Iterator[tuple[Vendor, Receiver]]:
     receiver.stop()
 
 
-def exported(receiver: Receiver) -> list[tuple[Request, dict[str, Any]]]:
-    """Every span the receiver took: (its request, the span's attributes as plain values)."""
-    found = []
-    for request in list(receiver.requests):
-        if request.method != "POST" or request.status != 200 or not request.body:
-            continue
-        body = MessageToDict(ExportTraceServiceRequest.FromString(request.body))
-        for resource_spans in body["resourceSpans"]:
-            for scope in resource_spans["scopeSpans"]:
-                for span in scope["spans"]:
-                    attributes = {a["key"]: next(iter(a["value"].values())) for a in span["attributes"]}
-                    found.append((request, attributes))
-    return found
-
-
 def test_a_trace_reaches_the_vendor_as_it_documents(
     admin: stack.Admin, workspace: str, ingest: httpx.Client, vendor: tuple[Vendor, Receiver]
 ) -> None:
@@ -173,7 +156,7 @@ def test_a_trace_reaches_the_vendor_as_it_documents(
     assert ingest.post("/v1/traces", json={"traces": [make_trace(0, **TRACE)]}).status_code == 202
 
     # Then the vendor gets it at its traces path, authenticated, as OTLP protobuf, in the attributes it reads
-    [(request, span)] = wait_for(lambda: exported(receiver), what=f"the trace exported to {spec.kind}")
+    [(request, _, span)] = wait_for(lambda: exported(receiver), what=f"the trace exported to {spec.kind}")
     assert request.path == spec.traces_path and spec.authorized(request)
     assert request.headers["content-type"] == "application/x-protobuf"  # NEWRELIC_OTLP: binary protobuf
     assert {name: span.get(name) for name in spec.reads} == spec.reads
@@ -190,7 +173,7 @@ def test_langsmith_reads_the_project_by_name_and_gets_the_project_header(
         admin.destination(workspace, spec.form(receiver))
         assert ingest.post("/v1/traces", json={"traces": [make_trace(1, **TRACE)]}).status_code == 202
 
-        [(request, span)] = wait_for(lambda: exported(receiver), what="the trace exported to LangSmith")
+        [(request, _, span)] = wait_for(lambda: exported(receiver), what="the trace exported to LangSmith")
         read = receiver.requests[0]  # LANGSMITH_SDK
         assert (read.method, read.path) == ("GET", f"/sessions?name={PROJECT}&limit=1")
         assert read.headers["x-api-key"] == "lsv2_pt_key"

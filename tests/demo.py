@@ -21,6 +21,7 @@ import httpx
 import orjson
 
 from tests import stack
+from tests.postgres import SUPERUSER, PostgreSQL, postgresql
 from tests.receiver import delivered_ids, new_secret, start_receiver, webhook
 
 MODELS = [
@@ -69,14 +70,16 @@ def say(text: str) -> None:
 def run(workdir: Path) -> None:
     services: list[stack.Service] = []
     receiver = start_receiver()
+    database: PostgreSQL | None = None
     try:
-        say("starting a private redis-server and SeaweedFS on free loopback ports")
+        say("starting a private redis-server, SeaweedFS and PostgreSQL on free loopback ports")
         redis = stack.redis_server(workdir)
         services.append(redis)
         store = stack.seaweedfs(workdir)
         services.append(store)
         store.client().create_bucket(Bucket="llm-traces")
-        print(f"redis {redis.url}   s3 {store.endpoint}")
+        database = postgresql()
+        print(f"redis {redis.url}   s3 {store.endpoint}   postgresql 127.0.0.1:{database.port}")
 
         say("starting tracedrop api and a worker (no beat: the worker runs the heartbeat itself)")
         env = stack.tracedrop_env(redis.url)
@@ -109,6 +112,12 @@ def run(workdir: Path) -> None:
                                                  signing_secret=secret, headers={"Authorization": "Bearer demo"}))
         print(f"fourth destination {hook['id']}: webhook to {hook['url']} format={hook['format']} "
               f"batch_size={hook['batch_size']} headers={hook['headers']} signing_secret={hook['signing_secret']}")
+        table = admin.destination("acme", {
+            "name": "warehouse", "type": "postgres", "host": "127.0.0.1", "port": database.port,
+            "database": "postgres", "user": SUPERUSER, "password": database.password, "table": "llm.traces",
+            "create_table": True})
+        print(f"sixth destination {table['id']}: PostgreSQL table {table['table']} (created by its connection test, "
+              f"one row per trace: docs/postgres.md) password={table['password']}")
         [test] = receiver.requests
         print(f"its connection test: {test.method} {test.path} body={test.body.decode()} "
               f"X-Test-Connection={test.headers['x-test-connection']} webhook-id={test.headers['webhook-id']}")
@@ -182,12 +191,26 @@ def run(workdir: Path) -> None:
         print(lake_keys[0])
         print(orjson.dumps(orjson.loads(next(json_lines(data))), option=orjson.OPT_INDENT_2).decode())
 
+        say("the PostgreSQL table: spend per model, in SQL")
+        deadline = time.monotonic() + 60
+        while admin.status("acme", table["id"])["delivered"] < len(traces) + 1:
+            if time.monotonic() > deadline:
+                raise SystemExit("the PostgreSQL table did not get every trace within 60 s")
+            time.sleep(0.3)
+        query = ("SELECT model, count(*), sum(input_tokens), sum(output_tokens), round(sum(cost_input + cost_output)::numeric, 6) AS cost "
+                 "FROM llm.traces GROUP BY model ORDER BY model")
+        print(query)
+        for found in database.sql(query):
+            print("  ".join(str(value) for value in found))
+
         say("destination status")
-        for destination in (full, private, batch, lake, hook):
+        for destination in (full, private, batch, lake, hook, table):
             print(orjson.dumps(admin.status("acme", destination["id"])).decode())
     finally:
         say("stopping everything the demo started")
         receiver.stop()
+        if database is not None:
+            database.remove()
         for service in reversed(services):
             service.stop()
 

@@ -197,7 +197,8 @@ def run(workdir: Path) -> None:
             if time.monotonic() > deadline:
                 raise SystemExit("the PostgreSQL table did not get every trace within 60 s")
             time.sleep(0.3)
-        query = ("SELECT model, count(*), sum(input_tokens), sum(output_tokens), round(sum(cost_input + cost_output)::numeric, 6) AS cost "
+        query = ("SELECT model, count(*), sum(input_tokens), sum(output_tokens), "
+                 "round(sum(cost_input + cost_output)::numeric, 6) AS cost "
                  "FROM llm.traces GROUP BY model ORDER BY model")
         print(query)
         for found in database.sql(query):

@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 
-.PHONY: install system-deps receivers test quick lint demo bench lock clean
+.PHONY: install system-deps receivers test quick lint demo up bench lock clean
 
 install: system-deps $(VENV)/.installed
 
@@ -53,6 +53,12 @@ test: lint receivers
 
 demo: install
 	$(PY) -m tests.demo
+
+# tracedrop for real on this machine, until Ctrl-C: its own Redis, a local bucket, the api and a worker, with
+# everything kept in ./tracedrop-data (README: "Run it"). `make up UP="--port 9000 --workers 2"` passes options.
+UP ?= --local-bucket
+up: install
+	$(BIN)/tracedrop up $(UP)
 
 bench: install
 	$(PY) -m bench.run

@@ -23,6 +23,7 @@ from api.page import session
 from api.routes import destinations
 from worker import (
     bodies,
+    supervisor,
     celery_app,
     egress,
     lease,
@@ -337,6 +338,10 @@ CLAIMS = {
                                      rf"{Q},", (outbox.REPLICA_WAIT_MS,)),
     "parquet columns": Claim("docs/performance.md", r"the cost query reads two of (\d+) columns",
                              (len(parquet.SCHEMA),)),
+    # docs/configuration.md: tracedrop up
+    "up backoff": Claim("docs/configuration.md", rf"started again after a backoff of {Q}, growing to {Q} while",
+                        (ms(supervisor.BACKOFF[0]), ms(supervisor.BACKOFF[-1]))),
+    "up grace": Claim("docs/configuration.md", rf"each with SIGTERM and {Q} to exit", (ms(supervisor.GRACE),)),
     # docs/vendors.md
     "datadog batch": Claim("docs/vendors.md", r"application/json`, up to (\d+) spans a request",
                            (datadog_config.BATCH_SIZE,)),

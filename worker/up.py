@@ -73,7 +73,7 @@ def run(options: Options) -> None:
         api_url = f"http://{_reachable(options.host)}:{options.port}"
         supervisor.start(Child("api", [sys.executable, "-m", "worker.cli", "api", "--host", options.host,
                                        "--port", str(options.port)], data / "logs" / "api.log", env,
-                               ready=lambda _: _get(f"{api_url}/readyz") == 200))
+                               ready=lambda _: _get(f"{api_url}/healthz") == 200))
         for n in range(1, options.workers + 1):
             log = data / "logs" / f"worker-{n}.log"
             log.unlink(missing_ok=True)  # "ready." below must be this start's

@@ -434,3 +434,30 @@ def test_behind_an_https_proxy_the_session_cookie_is_secure(proxied_api: stack.A
     assert signed.status_code == 303 and signed.headers["location"] == "/admin"
     cookie = next(c for c in signed.headers.get_list("set-cookie") if c.startswith("td_session="))
     assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=strict" in cookie
+
+
+def test_the_page_says_when_no_worker_runs_and_when_broadcast_off_discards_traces(
+        browser: Browser, own_api: Callable[..., stack.Api]) -> None:
+    # Given an api no worker serves (a Redis database of its own), and a workspace with broadcast off
+    api = own_api()
+    admin = stack.Admin(api.url)
+    admin.workspace("silent", broadcast_enabled=False)
+    key = admin.ingest_key("silent")
+    page = new_page(browser, api.url)
+    sign_in(page)
+
+    # Then the page says no worker runs, and, before any trace arrives, nothing about broadcast
+    page.goto("/admin/workspaces/silent")
+    banners = page.get_by_role("alert")
+    expect(banners).to_have_count(1)
+    expect(banners).to_contain_text("No worker is running: 0 traces are stored and owed")
+
+    # When traces arrive while broadcast is off, then the page says they are discarded
+    answer = httpx.post(f"{api.url}/v1/traces", json={"traces": [make_trace(1), make_trace(2)]},
+                        headers={"Authorization": f"Bearer {key}"})
+    assert answer.json() == {"accepted": 2, "owed": 0, "discarded": {"broadcast_off": 2}}
+    page.reload()
+    expect(banners.nth(1)).to_have_text("Broadcast is off, and traces are arriving: 2 were received and discarded. "
+                                        "Enable Broadcast to deliver the next ones.")
+    page.context.close()
+    admin.http.close()

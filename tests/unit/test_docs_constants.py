@@ -23,7 +23,6 @@ from api.page import session
 from api.routes import destinations
 from worker import (
     bodies,
-    supervisor,
     celery_app,
     egress,
     lease,
@@ -32,6 +31,7 @@ from worker import (
     paths,
     retry,
     runtime,
+    supervisor,
 )
 from worker import tasks as worker_tasks
 from worker.batch import export, parquet, record

@@ -33,6 +33,7 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> OrjsonResponse:
         body = {"error": {"code": exc.code, "message": exc.message, **exc.extra}}
+        request.scope.setdefault("log", {})["error"] = exc.code  # api/access_log.py: the code, never the message
         return OrjsonResponse(body, status_code=exc.status, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)

@@ -12,6 +12,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import errors
+from api.access_log import AccessLog
 from api.admission import Admission
 from api.announcer import Announcer
 from api.deps import Announce
@@ -51,6 +52,7 @@ def create_app(announce: Announce = celery_app.announce) -> FastAPI:
     app.mount("/admin/static", StaticFiles(directory=Path(page.__file__).parent / "static"), name="static")
 
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(AccessLog)  # the outermost: its time and status are the client's
     return app
 
 

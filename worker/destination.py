@@ -163,6 +163,11 @@ class Saved(DestinationConfig):
     def from_stored(cls, data: dict[str, Any], *, secret_key: str) -> Saved:
         return cls.model_validate(cls.decrypted(data, secret_key=secret_key))
 
+    def named(self) -> dict[str, str]:
+        """Who it is, for a log line: workspace, id, name and kind (never its settings)."""
+        return {"workspace": self.workspace, "destination": self.id, "destination_name": self.name,
+                "kind": self.type}
+
     def route(self) -> dict[str, Any]:
         """What ingest needs to decide whether a trace is owed to this destination (no secrets)."""
         return {

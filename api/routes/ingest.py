@@ -69,6 +69,10 @@ async def ingest(request: Request, caller: IngestCaller) -> Response:
             return decoded, checked, accepted
 
         decoded, checked, accepted = await run_in_threadpool(read_and_store)  # CPU and Redis off the event loop
+    request.scope["log"] = {"workspace": caller.workspace, "format": decoded.format, "accepted": accepted.accepted,
+                            "owed": accepted.owed, **({"discarded": accepted.discarded} if accepted.discarded else {}),
+                            **({"refused": len(checked.problems)} if checked.problems else {}),
+                            **({"ignored": decoded.ignored} if decoded.ignored else {})}
     if decoded.answer == "json":
         return OrjsonResponse(accepted.answer(), status_code=202)
     return answers.otlp_success(decoded.answer, checked.problems, ignored=decoded.ignored, warning=accepted.warning())

@@ -52,8 +52,27 @@ def create_app(announce: Announce = celery_app.announce) -> FastAPI:
     app.mount("/admin/static", StaticFiles(directory=Path(page.__file__).parent / "static"), name="static")
 
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(JsonBodies)
     app.add_middleware(AccessLog)  # the outermost: its time and status are the client's
     return app
+
+
+class JsonBodies:
+    """The admin API's bodies are JSON whatever the request says: ``curl -d`` sends
+    ``application/x-www-form-urlencoded`` and a hand-written call often no Content-Type; both are read as JSON.
+    (Ingest reads every body by its own rules, api/formats/detect.py; the settings page's forms are under /admin.)
+    The scope is changed in place: the access log reads what the routes add to it."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith("/v1/workspaces"):
+            headers = [(name, value) for name, value in scope["headers"] if name != b"content-type"]
+            given = next((value for name, value in scope["headers"] if name == b"content-type"), b"")
+            if given.partition(b";")[0].strip().lower() in (b"", b"application/x-www-form-urlencoded"):
+                scope["headers"] = [*headers, (b"content-type", b"application/json")]
+        await self.app(scope, receive, send)
 
 
 class SecurityHeaders:

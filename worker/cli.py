@@ -82,6 +82,14 @@ def beat(ctx: click.Context) -> None:
 
 
 @main.command()
+def keygen() -> None:
+    """Print a new random key: for TRACEDROP_SECRET_KEY or TRACEDROP_ADMIN_TOKEN."""
+    import secrets
+
+    click.echo(secrets.token_urlsafe(32))
+
+
+@main.command()
 @click.argument("source", metavar="FILE_OR_S3_URL")
 @click.option("--endpoint", default=None, metavar="URL",
               help="S3-compatible endpoint for s3:// sources (credentials: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY).")

@@ -48,7 +48,7 @@ from worker.kinds.webhook import config as webhook_config
 from worker.kinds.webhook import errors as webhook_errors
 from worker.kinds.webhook import signing
 from worker.kinds.webhook import writer as webhook_writer
-from worker.settings import MIN_ADMIN_TOKEN, Settings
+from worker.settings import MIN_ADMIN_TOKEN, MIN_SECRET_KEY, Settings
 from worker.trace import MAX_BODY_DEPTH, MAX_EPOCH_MS, TraceIn
 
 ROOT = Path(__file__).parents[2]
@@ -191,6 +191,9 @@ CLAIMS = {
     "admin token": Claim("docs/configuration.md", r"at least (\d+) characters: a shorter one stops the process at "
                          r"start", (MIN_ADMIN_TOKEN,)),
     "admin token readme": Claim("README.md", r"the settings page, at least (\d+) characters", (MIN_ADMIN_TOKEN,)),
+    "secret key readme": Claim("README.md", r"secrets at rest, at least (\d+) characters", (MIN_SECRET_KEY,)),
+    "secret key": Claim("docs/configuration.md", r"HKDF-SHA256\), at least (\d+) characters and not a few",
+                        (MIN_SECRET_KEY,)),
     "server settings": Claim("docs/configuration.md", r"\| `TRACEDROP_MAX_CONNECTIONS` \| `(\d+)` \| open connections "
                              r"per api process \((\d+) or more\);.*? \| `TRACEDROP_MAX_HEADER_BYTES` \| `(\d+)` \| "
                              r"request line and headers of one request \((\d+) to (\d+)\);.*? "

@@ -6,6 +6,9 @@ PUT whose key contains a marker, as S3 answers an object it will never take.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator
+
 import httpx
 import pytest
 
@@ -13,6 +16,7 @@ from tests import stack
 from tests.conftest import make_trace, wait_for
 from tests.fault_proxy import FaultProxy
 from tests.faults import all_keys, keys_of, traces
+from tests.receiver import Answer, Receiver, Request, delivered_ids, start_receiver, webhook
 
 pytestmark = pytest.mark.usefixtures("running")
 
@@ -54,3 +58,44 @@ def test_a_trace_refused_for_good_goes_to_dead_letters_and_can_be_replayed(
         assert all_keys(s3, bucket, everything, timeout=60) == everything
         assert admin.http.get(f"{routes}/dead-letters").json()["dead_letters"] == []
         assert proxy.refused == 1
+
+
+REPLAYS = 25
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    server = start_receiver()
+    yield server
+    server.stop()
+
+
+def test_replay_delivers_every_time(admin: stack.Admin, workspace: str, ingest: httpx.Client,
+                                    receiver: Receiver) -> None:
+    # Given a receiver that refuses a poison trace until it is fixed, and a webhook to it
+    fixed = {"done": False}
+
+    def picky(request: Request) -> Answer:
+        refused = b"poison" in request.body and not fixed["done"]
+        return (422, {}, b"poison is not welcome") if refused else (200, {}, b"")
+
+    receiver.behave = picky
+    destination = admin.destination(workspace, webhook(receiver, format="json"))["id"]
+    route = f"/v1/workspaces/{workspace}/destinations/{destination}"
+    took = []
+    for round_ in range(REPLAYS):
+        # When a poison trace is dead-lettered, the receiver fixed and the dead letters replayed
+        fixed["done"] = False
+        assert ingest.post("/v1/traces", json=make_trace(round_, user="poison")).status_code == 202
+        wait_for(lambda r=round_: admin.status(workspace, destination)["dead_lettered"] == r + 1,
+                 timeout=30, what=f"dead letter {round_}")
+        fixed["done"] = True
+        started = time.monotonic()
+        assert admin.http.post(f"{route}/dead-letters/replay").json() == {"replayed": 1}
+
+        # Then it is delivered, every time
+        wait_for(lambda r=round_: f"gen-{r}" in delivered_ids(receiver, ""), timeout=30,
+                 what=f"replayed trace {round_} (earlier rounds took {took})")
+        took.append(round(time.monotonic() - started, 2))
+    assert admin.status(workspace, destination)["delivered"] == REPLAYS
+    print("replay to delivery, s:", took)

@@ -56,6 +56,9 @@ def run(options: Options) -> None:
     data.mkdir(parents=True, exist_ok=True)
     settings = _settings(data)
     ports = _ports(data, options)
+    if options.local_bucket and "S3_ENDPOINT" not in settings:  # for a person's scripts (README's examples)
+        settings.update(_remember(data, S3_ENDPOINT=f"http://127.0.0.1:{ports['s3'] + S3_PORTS['s3.port']}",
+                                  S3_BUCKET=BUCKET))
     _check_ports(options, ports)
     supervisor = Supervisor(say)
 
@@ -124,6 +127,13 @@ def _settings(data: Path) -> dict[str, str]:
         if sep and not line.startswith("#"):
             found[name.strip()] = value.strip()
     return found
+
+
+def _remember(data: Path, **values: str) -> dict[str, str]:
+    """``values`` added to ``tracedrop.env``."""
+    with open(data / "tracedrop.env", "a") as out:
+        out.write("".join(f"{k}={v}\n" for k, v in values.items()))
+    return values
 
 
 def _ports(data: Path, options: Options) -> dict[str, int]:

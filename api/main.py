@@ -8,6 +8,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from fastapi_offline import FastAPIOffline
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -45,7 +46,8 @@ def create_app(announce: Announce = celery_app.announce) -> FastAPI:
         announcer.close()
         redis.close()
 
-    app = FastAPI(title="tracedrop", version="0.1.0", lifespan=lifespan)
+    # /docs (Swagger UI) and /redoc from files in the fastapi-offline package: no CDN, so they work offline
+    app = FastAPIOffline(title="tracedrop", version="0.1.0", lifespan=lifespan, static_url="/docs-static")
     errors.install(app)
     for module in (ingest, workspaces, destinations, destination_types, status, health, page):
         app.include_router(module.router)
@@ -76,7 +78,7 @@ class JsonBodies:
 
 
 class SecurityHeaders:
-    """Adds SECURITY_HEADERS to every answer under /admin (the API's own /docs page loads Swagger UI from a CDN).
+    """Adds SECURITY_HEADERS to every answer under /admin (the API's own /docs and /redoc pages run inline scripts).
     Plain ASGI: Starlette's ``BaseHTTPMiddleware`` runs every request in a task group of its own, which cost more
     than a health check's whole answer."""
 

@@ -465,3 +465,27 @@ def test_the_page_says_when_no_worker_runs_and_when_broadcast_off_discards_trace
                                         "Enable Broadcast to deliver the next ones.")
     page.context.close()
     admin.http.close()
+
+
+@pytest.mark.parametrize("path, shows", [("/docs", "/v1/traces"), ("/redoc", "tracedrop")])
+def test_the_api_reference_pages_load_from_the_api_alone(browser: Browser, api_server: stack.Api, path: str,
+                                                         shows: str) -> None:
+    # Given a browser that can reach nothing but the api (no CDN)
+    page = new_page(browser, api_server.url)
+    elsewhere: list[str] = []
+
+    def only_the_api(route: Any) -> None:
+        if route.request.url.startswith(api_server.url):
+            route.continue_()
+        else:  # ReDoc's sidebar shows its maker's logo from its CDN: an image, the page works without it
+            if route.request.resource_type != "image":
+                elsewhere.append(route.request.url)
+            route.abort()
+
+    page.context.route("**/*", only_the_api)
+
+    # When the reference page opens, then it renders the API from the api's own scripts and styles
+    page.goto(path)
+    expect(page.get_by_text(shows).first).to_be_visible(timeout=30_000)
+    assert elsewhere == []
+    page.context.close()

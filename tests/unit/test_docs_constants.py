@@ -341,6 +341,8 @@ CLAIMS = {
                                      rf"{Q},", (outbox.REPLICA_WAIT_MS,)),
     "parquet columns": Claim("docs/performance.md", r"the cost query reads two of (\d+) columns",
                              (len(parquet.SCHEMA),)),
+    "replay hold": Claim("docs/delivery.md", rf"up to the backoff's {Q}, or a `Retry-After`'s {Q}\)",
+                         (retry.TRANSIENT.cap_ms, retry.RETRY_AFTER_CAP_MS)),
     # docs/configuration.md: tracedrop up
     "up backoff": Claim("docs/configuration.md", rf"started again after a backoff of {Q}, growing to {Q} while",
                         (ms(supervisor.BACKOFF[0]), ms(supervisor.BACKOFF[-1]))),

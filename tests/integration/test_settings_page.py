@@ -489,3 +489,27 @@ def test_the_api_reference_pages_load_from_the_api_alone(browser: Browser, api_s
     expect(page.get_by_text(shows).first).to_be_visible(timeout=30_000)
     assert elsewhere == []
     page.context.close()
+
+
+def test_a_parked_destination_says_what_parked_means_and_when_it_is_probed(
+        page: Page, admin: stack.Admin, workspace: str, ingest: httpx.Client) -> None:
+    # Given a webhook whose receiver starts refusing the credentials once it is saved
+    receiver = start_receiver()
+    try:
+        destination = admin.destination(workspace, webhook(receiver, name="refused", format="json"))["id"]
+        receiver.behave = lambda request: (401, {}, b"who are you")
+        assert ingest.post("/v1/traces", json=make_trace(1)).status_code == 202
+
+        # When its page is open, then it shows parked, what that means and the next probe's time
+        sign_in(page)
+        page.goto(f"/admin/workspaces/{workspace}/destinations/{destination}")
+        state = page.locator('#detail [data-field="state"]')
+        expect(state.locator(".badge")).to_have_text("parked", timeout=60_000)
+        probe = admin.status(workspace, destination)["next_probe_at"]
+        expect(state).to_contain_text(re.compile(
+            r"Nothing is attempted until the connection test passes again: the next probe is at "
+            r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z, or save a fix\."))
+        assert probe is not None
+        expect(page.locator('#detail [data-field="target"]')).to_have_text(f"url {receiver.url}")
+    finally:
+        receiver.stop()

@@ -105,9 +105,14 @@ def get_settings() -> Settings:
 
 
 def load_settings_or_exit() -> Settings:
-    """Settings for a process entry point: one line for each bad or missing variable, all at once, then exit 2."""
+    """Settings for a process entry point: one line for each bad or missing variable, all at once, then exit 2.
+    A Redis taken by default is said too: on a shared machine, 127.0.0.1:6379 may be someone else's."""
     try:
-        return get_settings()
+        settings = get_settings()
+        if "redis_url" not in settings.model_fields_set:
+            print(f"tracedrop: TRACEDROP_REDIS_URL is not set: using {settings.redis_url} (the default)",
+                  file=sys.stderr)
+        return settings
     except ValidationError as exc:
         for error in exc.errors():
             name = "TRACEDROP_" + str(error["loc"][0]).upper()

@@ -33,6 +33,7 @@ class Up:
     data: Path
     port: int
     workers: int = 1
+    local_bucket: bool = True
     proc: subprocess.Popen[bytes] | None = None
     out: Path = field(default_factory=Path)
 
@@ -41,7 +42,7 @@ class Up:
         with open(self.out, "wb") as out:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "worker.cli", "up", "--data", str(self.data), "--port", str(self.port),
-                 "--workers", str(self.workers), "--local-bucket"],
+                 "--workers", str(self.workers), *(["--local-bucket"] if self.local_bucket else [])],
                 stdout=out, stderr=subprocess.STDOUT, env=stack.tracedrop_env("redis://127.0.0.1:1/0"))
         stack.wait_until(lambda: "Ctrl-C stops everything" in self.text(), timeout=180, what="tracedrop up",
                          proc=self.proc)
@@ -161,6 +162,20 @@ def test_up_runs_keeps_and_stops_everything(tmp_path: Path, runs: list[Up]) -> N
     assert post(url, ingest_key, make_trace(4)).status_code == 202
     third.terminate()
     admin.http.close()
+
+
+def test_its_processes_stop_even_when_it_is_killed(tmp_path: Path, runs: list[Up]) -> None:
+    # Given `tracedrop up` running (its Redis, its api, a worker)
+    up = Up(tmp_path / "data", stack.free_port(), local_bucket=False).start()
+    runs.append(up)
+    processes = up.processes()
+    assert len(processes) >= 4
+
+    # When it is killed outright (SIGKILL: no chance to stop anything), then every process it started stops too
+    assert up.proc is not None
+    up.proc.kill()
+    up.proc.wait(timeout=10)
+    wait_for(lambda: not any(alive(p) for p in processes) or None, timeout=60, what="its processes gone")
 
 
 def test_a_port_in_use_is_named(tmp_path: Path) -> None:

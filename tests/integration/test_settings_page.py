@@ -321,6 +321,8 @@ def test_a_webhook_is_added_edited_disabled_and_deleted_from_the_page(page: Page
         expect(page.get_by_label("Bucket Name")).to_be_hidden()
         page.get_by_label("URL", exact=True).filter(visible=True).fill(receiver.url)
         page.get_by_label("Body Format").select_option("json")
+        expect(page.locator('.field[data-field="format"]').filter(visible=True).locator("small")).to_contain_text(
+            "In the API: format.")  # the page's label and the API's name, side by side
         page.get_by_label("Headers").fill("Authorization: Bearer page-secret")
         page.get_by_label("Signing Secret").fill("whsec_" + "a" * 40)
         page.get_by_role("button", name="Test Connection").click()

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import httpx
+import orjson
 import pytest
 
 from tests import stack
@@ -70,7 +71,8 @@ def receiver() -> Iterator[Receiver]:
 
 
 def test_replay_delivers_every_time_even_while_a_transient_failure_holds_the_destination(
-        admin: stack.Admin, workspace: str, ingest: httpx.Client, receiver: Receiver) -> None:
+        admin: stack.Admin, workspace: str, ingest: httpx.Client, receiver: Receiver,
+        worker_proc: stack.Service) -> None:
     # Given a receiver that, until it is fixed, refuses a poison trace for good and answers another with 503 and
     # Retry-After: 120 (which holds the destination for two minutes)
     fixed = {"done": False}
@@ -105,3 +107,11 @@ def test_replay_delivers_every_time_even_while_a_transient_failure_holds_the_des
         if n % 2:
             assert busy not in delivered_ids(receiver, "")
     assert admin.http.get(f"{route}/dead-letters").json()["dead_letters"] == []
+
+    # And the worker's log names the workspace and the destination of each dead letter and hold
+    events = [orjson.loads(line) for line in worker_proc.log.read_text(errors="replace").splitlines()
+              if line.startswith("{") and destination in line]
+    named = {(e["event"], e.get("workspace"), e.get("destination"), e.get("destination_name"), e.get("kind"))
+             for e in events}
+    assert {("dead-lettered", workspace, destination, "hook", "webhook"),
+            ("delivery retrying", workspace, destination, "hook", "webhook")} <= named

@@ -278,8 +278,8 @@ def _welcome(data: Path, api_url: str, settings: dict[str, str], ports: dict[str
         f"  curl -sX POST {traces} -H 'Authorization: Bearer {ingest_key}' -H 'Content-Type: application/json' "
         "-d '{\"id\": \"first-trace\", \"timestamp\": \"2025-01-15T10:00:00Z\", \"model\": \"openai/gpt-4o\"}'",
         "",
-        "Point a gateway at it (from a machine that reaches this address; OpenRouter needs a public https URL, "
-        "e.g. a reverse proxy in front of it):",
+        "Point a gateway at it (one that reaches this address: a hosted gateway such as OpenRouter needs a public "
+        "one, e.g. a reverse proxy with https in front of this api):",
         "",
         f"  OpenRouter      Settings > Broadcast > Webhook: URL {traces}, "
         f"headers {{\"Authorization\": \"Bearer {ingest_key}\"}}",

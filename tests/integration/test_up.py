@@ -191,3 +191,13 @@ def test_a_port_in_use_is_named(tmp_path: Path) -> None:
     # Then it refuses at once, naming the port
     assert done.returncode != 0
     assert f"the api's port {port} (--port) is in use" in done.stderr
+
+
+def test_without_redis_server_it_names_the_package_to_install(tmp_path: Path) -> None:
+    env = {**stack.tracedrop_env("redis://127.0.0.1:1/0"), "PATH": str(tmp_path)}  # a PATH with nothing on it
+    done = subprocess.run([sys.executable, "-m", "worker.cli", "up", "--data", str(tmp_path / "d"),
+                           "--port", str(stack.free_port())], capture_output=True, text=True, timeout=60, env=env)
+    assert done.returncode != 0
+    assert done.stderr.strip().splitlines() == [
+        "Error: redis-server not found on PATH: install the Debian package redis-server (apt-get install "
+        "redis-server), or run `make up`, which does"]

@@ -13,6 +13,8 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = logging.getLogger("tracedrop.api.requests")
+PROBES = frozenset({"/healthz", "/readyz", "/metrics"})
+"""Not logged: asked every few seconds by orchestrators and scrapers, they would drown every other line."""
 
 
 class AccessLog:
@@ -20,7 +22,7 @@ class AccessLog:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not log.isEnabledFor(logging.INFO):
+        if scope["type"] != "http" or scope["path"] in PROBES or not log.isEnabledFor(logging.INFO):
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()

@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 
-.PHONY: install system-deps receivers test quick lint demo up bench lock clean
+.PHONY: install system-deps receivers test quick lint demo bench lock clean
 
 install: system-deps $(VENV)/.installed
 
@@ -57,6 +57,7 @@ demo: install
 # tracedrop for real on this machine, until Ctrl-C: its own Redis, a local bucket, the api and a worker, with
 # everything kept in ./tracedrop-data (README: "Run it"). `make up UP="--port 9000 --workers 2"` passes options.
 UP ?= --local-bucket
+.PHONY: up
 up: install
 	$(BIN)/tracedrop up $(UP)
 

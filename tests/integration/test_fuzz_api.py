@@ -95,22 +95,17 @@ def fence(redis_server: stack.RedisServer) -> Iterator[Fence]:
 
 @pytest.fixture(scope="module")
 def client(fence: Fence, redis_server: stack.RedisServer) -> Iterator[InProcess]:
-    from api.admission import Admission
-    from api.ingest_cache import IngestKeys, Routings
     from api.lockout import Lockout
     from api.main import create_app
     from worker import celery_app
     from worker.celery_app import configure
     from worker.outbox import Outbox
-    from worker.settings import get_settings
 
     app = create_app()
     configure()
     redis = Redis.from_url(redis_server.url)
     app.state.redis, app.state.outbox, app.state.announce = redis, Outbox(redis), celery_app.announce
     app.state.lockout = Lockout(redis)
-    app.state.ingest_keys, app.state.routings = IngestKeys(), Routings()  # as create_app's lifespan makes them
-    app.state.admission = Admission(get_settings().max_ingest_in_flight)
     in_process = InProcess(app)
     yield in_process
     in_process.close()

@@ -60,6 +60,13 @@ test-faults: lint
 demo: install
 	$(PY) -m tests.demo
 
+# tracedrop for real on this machine, until Ctrl-C: its own Redis, a local bucket, the api and a worker, with
+# everything kept in ./tracedrop-data (README: "Run it"). `make up UP="--port 9000 --workers 2"` passes options.
+UP ?= --local-bucket
+.PHONY: up
+up: install
+	$(BIN)/tracedrop up $(UP)
+
 bench: install
 	$(PY) -m bench.run
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -22,9 +22,10 @@ class ApiError(Exception):
         self.status, self.code, self.message, self.headers, self.extra = status, code, message, headers, extra
 
 
-def invalid(errors: Iterable[Mapping[str, Any]], *, code: str = "invalid_request") -> ApiError:
-    """A 422 whose message and ``problems`` name every refused field."""
-    found = field_problems(errors)
+def invalid(errors: Iterable[Mapping[str, Any]], *, code: str = "invalid_request",
+            known: Collection[str] = ()) -> ApiError:
+    """A 422 whose message and ``problems`` name every refused field (and the ``known`` one an unknown one is like)."""
+    found = field_problems(errors, known=known)
     message = "; ".join(f"{p['field']}: {p['reason']}" for p in found)
     return ApiError(422, code, message, problems=found)
 
@@ -33,6 +34,7 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> OrjsonResponse:
         body = {"error": {"code": exc.code, "message": exc.message, **exc.extra}}
+        request.scope.setdefault("log", {})["error"] = exc.code  # api/access_log.py: the code, never the message
         return OrjsonResponse(body, status_code=exc.status, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import defaultdict
-from dataclasses import dataclass
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -19,7 +19,7 @@ from api.formats.model import Decoded, Item, TooMany, Undecodable
 from api.ingest_cache import Routings
 from worker import keys
 from worker.outbox import Guard, KeyRevoked, NotReplicated, Outbox, StaleRouting, WorkspaceFull
-from worker.routing import owed_to
+from worker.routing import discard_reason, owed_to
 from worker.settings import Settings
 from worker.store import Routing
 from worker.trace import TraceIn, stored_form, validate_trace
@@ -93,6 +93,24 @@ def _problem(index: int, item: Item, field: str, reason: str) -> dict[str, Any]:
     return {"index": index, "format": item.format, "field": located or "trace", "reason": reason}
 
 
+@dataclass(slots=True)
+class Outcome:
+    """What became of a request's valid traces: ``owed`` were stored for delivery, the others were not, counted by
+    reason (``broadcast_off``, ``no_destination``, ``sampled_out``, ``filtered``)."""
+
+    accepted: int = 0
+    owed: int = 0
+    discarded: dict[str, int] = field(default_factory=dict)
+
+    def answer(self) -> dict[str, Any]:
+        return {"accepted": self.accepted, "owed": self.owed, "discarded": self.discarded}
+
+    def warning(self) -> str:
+        """The discarded traces as a sentence (empty when none was)."""
+        return ", ".join(f"{count} trace{'s' * (count > 1)} not stored for delivery: {why}"
+                         for why, count in self.discarded.items())
+
+
 class Room:
     """Whether Redis has room for new traces. Above HIGH_WATER of ``maxmemory`` ingest answers 503, so the memory
     left is for what drains the backlog (Celery messages, leases, settling), never for more backlog."""
@@ -129,11 +147,12 @@ ROUTING_ATTEMPTS = 3
 
 
 def accept(traces: list[TraceIn], *, caller: Caller, redis: Redis, outbox: Outbox, announce: Announce,
-           routings: Routings, replicas: int = 0, cap: int = 0) -> int:
-    """Store each valid trace with the destinations it is owed to; return how many. 503 ``workspace_full`` when the
-    workspace holds ``cap`` stored bytes already (0: no cap); 401 when the key was revoked meanwhile."""
+           routings: Routings, replicas: int = 0, cap: int = 0) -> Outcome:
+    """Store each valid trace with the destinations it is owed to; say how many were, and why the others were
+    not. 503 ``workspace_full`` when the workspace holds ``cap`` stored bytes already (0: no cap); 401 when the key
+    was revoked meanwhile."""
     if not traces:
-        return 0
+        return Outcome()
     workspace = caller.workspace
     stored = [stored_form(trace) for trace in traces]
     bodies = [orjson.dumps(data) for data in stored]
@@ -141,7 +160,7 @@ def accept(traces: list[TraceIn], *, caller: Caller, redis: Redis, outbox: Outbo
         routing = routings.routing(redis, workspace)
         if not routing.enabled:
             redis.hincrby(keys.DISCARDED, workspace, len(traces))
-            return len(traces)
+            return Outcome(len(traces), 0, {"broadcast_off": len(traces)})
         try:
             return _store(stored, bodies, routing, caller=caller, redis=redis, outbox=outbox, announce=announce,
                           replicas=replicas, cap=cap)
@@ -152,10 +171,11 @@ def accept(traces: list[TraceIn], *, caller: Caller, redis: Redis, outbox: Outbo
 
 
 def _store(stored: list[dict[str, Any]], bodies: list[bytes], routing: Routing, *, caller: Caller, redis: Redis,
-           outbox: Outbox, announce: Announce, replicas: int, cap: int) -> int:
+           outbox: Outbox, announce: Announce, replicas: int, cap: int) -> Outcome:
     workspace, routes = caller.workspace, routing.routes
     owed_ids, filtered = owed_to(routes, stored)
     owed = [(body, ids) for body, ids in zip(bodies, owed_ids, strict=True)]
+    discarded = Counter(discard_reason(routes, data) for data, (_, ids) in zip(stored, owed, strict=True) if not ids)
     ROOM.check(redis)
     per_trace = {r["id"] for r in routes if r.get("mode", "per_trace") == "per_trace"}
     announced = [(body, [d for d in ids if d in per_trace]) for body, ids in owed]
@@ -175,7 +195,7 @@ def _store(stored: list[dict[str, Any]], bodies: list[bytes], routing: Routing, 
                        "per-trace object lands on the same key)", headers={"Retry-After": "1"}) from None
     announce_new(announce, trace_ids, announced)
     outbox.filtered(filtered)
-    return len(stored)
+    return Outcome(len(stored), len(stored) - discarded.total(), dict(discarded))
 
 
 def announce_new(announce: Announce, trace_ids: list[int], owed: list[tuple[bytes, list[str]]]) -> None:

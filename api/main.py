@@ -8,11 +8,13 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from fastapi_offline import FastAPIOffline
 from redis import Redis
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import errors
+from api.access_log import AccessLog
 from api.admission import Admission
 from api.announcer import Announcer
 from api.deps import Announce
@@ -40,18 +42,39 @@ def create_app(announce: Announce = celery_app.announce) -> FastAPI:
         announcer.close()
         redis.close()
 
-    app = FastAPI(title="tracedrop", version="0.1.0", lifespan=lifespan)
+    # /docs (Swagger UI) and /redoc from files in the fastapi-offline package: no CDN, so they work offline
+    app = FastAPIOffline(title="tracedrop", version="0.1.0", lifespan=lifespan, static_url="/docs-static")
     errors.install(app)
     for module in (ingest, workspaces, destinations, preview, destination_types, status, health, page):
         app.include_router(module.router)
     app.mount("/admin/static", StaticFiles(directory=Path(page.__file__).parent / "static"), name="static")
 
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(JsonBodies)
+    app.add_middleware(AccessLog)  # the outermost: its time and status are the client's
     return app
 
 
+class JsonBodies:
+    """The admin API's bodies are JSON whatever the request says: ``curl -d`` sends
+    ``application/x-www-form-urlencoded`` and a hand-written call often no Content-Type; both are read as JSON.
+    (Ingest reads every body by its own rules, api/formats/detect.py; the settings page's forms are under /admin.)
+    The scope is changed in place: the access log reads what the routes add to it."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith("/v1/workspaces"):
+            headers = [(name, value) for name, value in scope["headers"] if name != b"content-type"]
+            given = next((value for name, value in scope["headers"] if name == b"content-type"), b"")
+            if given.partition(b";")[0].strip().lower() in (b"", b"application/x-www-form-urlencoded"):
+                scope["headers"] = [*headers, (b"content-type", b"application/json")]
+        await self.app(scope, receive, send)
+
+
 class SecurityHeaders:
-    """Adds SECURITY_HEADERS to every answer under /admin (the API's own /docs page loads Swagger UI from a CDN).
+    """Adds SECURITY_HEADERS to every answer under /admin (the API's own /docs and /redoc pages run inline scripts).
     Plain ASGI: Starlette's ``BaseHTTPMiddleware`` runs every request in a task group of its own, which cost more
     than a health check's whole answer."""
 

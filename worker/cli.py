@@ -1,4 +1,4 @@
-"""The ``tracedrop`` command: api, worker, beat, read."""
+"""The ``tracedrop`` command: up, api, worker, beat, read, keygen."""
 
 from __future__ import annotations
 
@@ -15,6 +15,23 @@ from worker.settings import load_settings_or_exit
 @click.group()
 def main() -> None:
     """tracedrop: every LLM request trace into your own object storage."""
+
+
+@main.command()
+@click.option("--data", default="tracedrop-data", show_default=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for the settings, Redis's and the bucket's data and the logs.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address the api listens on.")
+@click.option("--port", default=8080, show_default=True, type=int, help="The api's port.")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(min=0), help="Delivery workers.")
+@click.option("--local-bucket", is_flag=True, help="Also run a SeaweedFS S3 bucket, with its data in --data.")
+def up(data: Path, host: str, port: int, workers: int, local_bucket: bool) -> None:
+    """Run tracedrop on this machine: its own Redis, the api, workers (and a bucket), until Ctrl-C."""
+    from worker.up import Options, UpError, run
+
+    try:
+        run(Options(data=data, host=host, port=port, workers=workers, local_bucket=local_bucket))
+    except UpError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 @main.command()
@@ -62,6 +79,14 @@ def beat(ctx: click.Context) -> None:
     configure()
     schedule = os.path.join(tempfile.mkdtemp(prefix="tracedrop-beat-"), "schedule")
     app.start(["beat", "--loglevel=INFO", f"--schedule={schedule}", *ctx.args])
+
+
+@main.command()
+def keygen() -> None:
+    """Print a new random key: for TRACEDROP_SECRET_KEY or TRACEDROP_ADMIN_TOKEN."""
+    import secrets
+
+    click.echo(secrets.token_urlsafe(32))
 
 
 @main.command()

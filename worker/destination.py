@@ -14,13 +14,15 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, StrictBool
 
 from worker.crypto import decrypt, encrypt
-from worker.forms import Preview
+from worker.forms import MASK, Preview
 from worker.redaction.config import Redaction
 from worker.redaction.redact import Redactor
 from worker.rules.config import FilterRules, as_route
 from worker.ssrf import client_host
 
-MASK = "********"
+TARGET = ("bucket_name", "url", "endpoint", "base_url", "host", "tracking_uri", "otlp_endpoint", "region", "prefix",
+          "project", "experiment_id", "ml_app", "table")
+"""The fields, of any kind that has them, that say where a destination writes (``writes_to()``)."""
 ASSIGNED = frozenset({"id", "workspace", "created_at", "redaction_key"})
 """Fields the service assigns to a saved destination; a PATCH cannot change them."""
 KeyName = Annotated[str, Field(min_length=1, max_length=1024)]
@@ -86,10 +88,14 @@ class DestinationConfig(BaseModel):
     sampling_rate: Annotated[float, Field(strict=True, gt=0, le=1, title="Sampling Rate",
                                           description="Share of sessions kept, in (0, 1].")] = 1.0
     api_key_names: Annotated[list[KeyName], Field(max_length=1000)] | None = Field(
-        default=None, title="API Key Names", description="Only traces sent with one of these ingest key names; "
-                                                         "every key when not set (null).")
-    exclude_api_key_names: list[KeyName] = Field(default_factory=list, max_length=1000,
-                                                 title="Excluded API Key Names")
+        default=None, title="Gateway API Key Names",
+        description="Only traces whose api_key_name (the gateway's name for the API key the LLM request used, e.g. "
+                    "OpenRouter's key name) is one of these; not tracedrop's ingest keys. Every trace when not set "
+                    "(null).")
+    exclude_api_key_names: list[KeyName] = Field(
+        default_factory=list, max_length=1000, title="Excluded Gateway API Key Names",
+        description="No trace whose api_key_name (the gateway's name for the API key the LLM request used) is one of "
+                    "these.")
     filter_rules: FilterRules | None = Field(
         default=None, title="Filter Rules", description="Only traces for which every group of rules matches "
         "(docs/rules-and-redaction.md); every trace when not set.")
@@ -101,6 +107,12 @@ class DestinationConfig(BaseModel):
     def delivery_mode(self) -> str:
         """``per_trace`` (drained as traces arrive) or ``batch`` (periodic files)."""
         return "per_trace"
+
+    def writes_to(self) -> list[tuple[str, str]]:
+        """Where it writes, as the page shows it: the set ones of TARGET's fields, with their values."""
+        return [(name, str(value)) for name in TARGET
+                if name in type(self).model_fields and name not in self.SECRETS
+                and (value := getattr(self, name)) not in (None, "")]
 
     def public(self) -> dict[str, Any]:
         data = self.model_dump(mode="json")
@@ -190,6 +202,11 @@ class Saved(DestinationConfig):
             return None
         key = self.redaction_key.get_secret_value().encode() if self.redaction_key is not None else b""
         return Redactor(self.redaction, key=key)
+
+    def named(self) -> dict[str, str]:
+        """Who it is, for a log line: workspace, id, name and kind (never its settings)."""
+        return {"workspace": self.workspace, "destination": self.id, "destination_name": self.name,
+                "kind": self.type}
 
     def route(self) -> dict[str, Any]:
         """What ingest needs to decide whether a trace is owed to this destination (no secrets)."""

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import difflib
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
 _NAMED = re.compile(r"^([a-z_]+|\[\d+\]): (.+)$", re.DOTALL)
@@ -24,13 +25,17 @@ def _path(loc: Iterable[Any]) -> str:
     return field
 
 
-def field_problems(errors: Iterable[Mapping[str, Any]], *, root: str = "body") -> list[dict[str, str]]:
+def field_problems(errors: Iterable[Mapping[str, Any]], *, root: str = "body",
+                   known: Collection[str] = ()) -> list[dict[str, str]]:
     """pydantic errors as ``[{"field", "reason"}]`` with dotted fields; a cross-field error (raised by a model
-    validator as ``"field: reason"``) names its field that way. ``root`` names an error of the whole object."""
+    validator as ``"field: reason"``) names its field that way. ``root`` names an error of the whole object; an
+    unknown top-level field close to one of ``known`` asks whether that one was meant."""
     found = []
     for error in errors:
         field = _path(error["loc"])
         reason = str(error["msg"]).removeprefix("Value error, ")
+        if error["type"] == "extra_forbidden" and (close := difflib.get_close_matches(field, known, n=1)):
+            reason = f"{reason}: did you mean {close[0]!r}?"
         named = _NAMED.match(reason)
         if named and (not field or field.split(".")[0].split("[")[0] in INDEXED):
             name, reason = named.groups()

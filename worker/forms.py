@@ -31,7 +31,9 @@ from pydantic.fields import FieldInfo
 Input = Literal["text", "number", "checkbox", "select", "secret", "lines", "pairs", "json"]
 Empty = Literal["null", "blank", "omit"]
 HINTS = {"lines": "One a line.", "pairs": "One 'Name: value' a line.", "json": "As JSON."}
-KEPT = "A stored value shows empty: leave it empty to keep it."
+MASK = "********"
+"""What the API answers in place of a stored secret, and takes back as "keep the stored one"."""
+KEPT = f"A stored value shows as {MASK}: leave it so (or empty) to keep it."
 
 
 @dataclass(frozen=True)
@@ -90,7 +92,8 @@ class FormField:
         if self.input == "json":
             return "" if value is None else json.dumps(value, indent=2, ensure_ascii=False)
         if self.input == "pairs":
-            return "\n".join(f"{name}: {'' if self.secret_values else given}" for name, given in (value or {}).items())
+            pairs = (value or {}).items()
+            return "\n".join(f"{name}: {MASK if self.secret_values else given}" for name, given in pairs)
         return "" if value is None else str(value)
 
 

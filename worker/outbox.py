@@ -232,9 +232,12 @@ class Outbox:
             self.scripts.filtered(destinations=keys.DESTINATIONS, stats=[keys.stats(d) for d in counts],
                                   ids=" ".join(counts), counts=list(counts.values()))
 
-    def replay(self, destination_id: str) -> int:
-        return int(self.scripts.replay(dead_letters=keys.dead_letters(destination_id),
-                                       dead_reasons=keys.dead_reasons(destination_id), owed=keys.owed(destination_id)))
+    def replay(self, destination_id: str) -> list[int]:
+        """Every dead letter owed again, due now; their ids."""
+        return [int(i) for i in self.scripts.replay(dead_letters=keys.dead_letters(destination_id),
+                                                    dead_reasons=keys.dead_reasons(destination_id),
+                                                    owed=keys.owed(destination_id),
+                                                    stats=keys.stats(destination_id))]
 
     def forget(self, destination_id: str) -> None:
         families = keys.families(destination_id, keys.OUTBOX_FAMILIES)

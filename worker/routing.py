@@ -65,3 +65,14 @@ def owed_to(routes: list[dict[str, Any]], traces: list[dict[str, Any]]) -> tuple
                 filtered[route["id"]] = filtered.get(route["id"], 0) + 1
         owed.append(taken)
     return owed, filtered
+
+
+def discard_reason(routes: list[dict[str, Any]], trace: dict[str, Any]) -> str:
+    """Why a trace no destination selects is owed to none: ``no_destination`` (none enabled), ``sampled_out`` (one
+    would take it but for its sampling rate), else ``filtered`` (every enabled one's filters refuse it)."""
+    enabled = [route for route in routes if route["enabled"]]
+    if not enabled:
+        return "no_destination"
+    if any(selects({**route, "sampling_rate": 1.0}, trace) for route in enabled):
+        return "sampled_out"
+    return "filtered"

@@ -150,18 +150,18 @@ class Runtime:
             self.outbox.delivered(dest_id, verdict.delivered, slow=slow)
         for trace_id, error in verdict.rejected:
             self.outbox.dead_letter(dest_id, [trace_id], reason=reason(error))
-            log.warning("dead-lettered", extra={"destination": dest_id, "code": error.code, "seq": trace_id})
+            log.warning("dead-lettered", extra={**destination.named(), "code": error.code, "seq": trace_id})
         failure = verdict.destination_error or verdict.transient
         if failure is None:
             return
         setback = self.health.setback(dest_id, failure)
         if setback.park:
             self.outbox.park(dest_id, verdict.retry, error=setback.error, probe_ms=setback.delay_ms)
-            log.warning("destination parked", extra={"destination": dest_id, "code": failure.code,
+            log.warning("destination parked", extra={**destination.named(), "code": failure.code,
                                                       "count": len(verdict.retry)})
         else:
             self.outbox.retry(dest_id, verdict.retry, delay_ms=setback.delay_ms, error=setback.error)
-            log.info("delivery retrying", extra={"destination": dest_id, "code": failure.code,
+            log.info("delivery retrying", extra={**destination.named(), "code": failure.code,
                                                  "count": len(verdict.retry), "delay_ms": setback.delay_ms})
 
     def probe(self, destination_id: str) -> bool:
@@ -175,7 +175,7 @@ class Runtime:
         except DeliveryError as exc:
             setback = self.health.probe_failed(destination_id, exc)
             self.outbox.probe_failed(destination_id, error=setback.error, delay_ms=setback.delay_ms)
-            log.info("probe failed", extra={"destination": destination_id, "code": exc.code,
+            log.info("probe failed", extra={**destination.named(), "code": exc.code,
                                             "next_in_ms": setback.delay_ms})
             return False
         self.resume(destination_id)

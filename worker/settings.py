@@ -13,7 +13,9 @@ from worker import redis_client
 
 MIN_ADMIN_TOKEN = 32
 """Characters an admin token needs at least: shorter ones stop the process at start."""
-MAKE_A_TOKEN = 'python -c "import secrets; print(secrets.token_urlsafe(32))"'
+MIN_SECRET_KEY = 32
+"""Characters a secret key needs at least: shorter ones stop the process at start."""
+MAKE_A_TOKEN = "tracedrop keygen"
 
 
 class Settings(BaseSettings):
@@ -25,8 +27,8 @@ class Settings(BaseSettings):
     """Replicas that must hold an accepted trace before ingest answers 202 (Redis ``WAIT``)."""
     admin_token: SecretStr
     """Bearer token of the admin API and the settings page's sign-in, at least MIN_ADMIN_TOKEN characters."""
-    secret_key: SecretStr = Field(min_length=1)
-    """Key that encrypts destination secrets at rest."""
+    secret_key: SecretStr
+    """Key that encrypts destination secrets at rest, at least MIN_SECRET_KEY characters of which not all alike."""
     allow_private_endpoints: bool = False
     """Allow destination endpoints on loopback and private ranges (self-hosted stores, tests)."""
     max_trace_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
@@ -68,6 +70,15 @@ class Settings(BaseSettings):
             raise ValueError(f"must be at least {MIN_ADMIN_TOKEN} characters; make one with: {MAKE_A_TOKEN}")
         return token
 
+    @field_validator("secret_key")
+    @classmethod
+    def _strong(cls, key: SecretStr) -> SecretStr:
+        value = key.get_secret_value()
+        if len(value) < MIN_SECRET_KEY or len(set(value)) < 8:
+            raise ValueError(f"must be at least {MIN_SECRET_KEY} characters, not a repeated few; make one with: "
+                             f"{MAKE_A_TOKEN} (every api and worker needs the same value)")
+        return key
+
     @field_validator("trusted_proxies")
     @classmethod
     def _addresses(cls, value: str) -> str:
@@ -94,12 +105,17 @@ def get_settings() -> Settings:
 
 
 def load_settings_or_exit() -> Settings:
-    """Settings for a process entry point: one line naming the bad variable, then exit 2."""
+    """Settings for a process entry point: one line for each bad or missing variable, all at once, then exit 2.
+    A Redis taken by default is said too: on a shared machine, 127.0.0.1:6379 may be someone else's."""
     try:
-        return get_settings()
+        settings = get_settings()
+        if "redis_url" not in settings.model_fields_set:
+            print(f"tracedrop: TRACEDROP_REDIS_URL is not set: using {settings.redis_url} (the default)",
+                  file=sys.stderr)
+        return settings
     except ValidationError as exc:
-        error = exc.errors()[0]
-        name = "TRACEDROP_" + str(error["loc"][0]).upper()
-        reason = "is required" if error["type"] == "missing" else str(error["msg"]).removeprefix("Value error, ")
-        print(f"tracedrop: {name} {reason}", file=sys.stderr)
+        for error in exc.errors():
+            name = "TRACEDROP_" + str(error["loc"][0]).upper()
+            reason = "is required" if error["type"] == "missing" else str(error["msg"]).removeprefix("Value error, ")
+            print(f"tracedrop: {name} {reason}", file=sys.stderr)
         raise SystemExit(2) from None

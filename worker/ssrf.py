@@ -171,7 +171,8 @@ def checked_addresses(host: str, port: int, *, allow_private: bool,
 def check_scheme(scheme: str, *, allow_private: bool) -> None:
     """https always; http only where private endpoints are allowed."""
     if scheme == "http" and not allow_private:
-        raise EndpointForbidden("The endpoint must use https (http is allowed only with private endpoints).")
+        raise EndpointForbidden("The endpoint must use https (http is allowed only with private endpoints: "
+                                "TRACEDROP_ALLOW_PRIVATE_ENDPOINTS=true on the api and workers).")
     if scheme not in ("http", "https"):
         raise EndpointForbidden("The endpoint must be an https URL.")
 

@@ -14,6 +14,8 @@ per-trace delivery and batch files alike, atomically with what they record:
 - **probe failed**: still parked; ``probe_failures`` counts them, and the probes back off.
 - **resumed**: a probe or an update passed the connection test: unparked, nothing held, both counts back to zero.
 - **dead-lettered**: traces the destination can never take were set aside.
+- **replayed**: the dead letters are owed again: a transient failure's hold is lifted so they are tried at once
+  (a parked destination stays parked).
 
 ``DestinationState`` is that hash parsed once; status, metrics, the page and the health decisions read it.
 """

@@ -11,6 +11,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceResponse,
 )
 
+from api.formats import otlp
 from api.formats.detect import PROTOBUF_TYPES, media_type
 from api.responses import OrjsonResponse
 
@@ -19,15 +20,22 @@ _LISTED = 10
 """How many refused spans the partial success's message names (the count covers all of them)."""
 
 
-def otlp_success(encoding: str, problems: list[dict[str, Any]]) -> Response:
-    """200 with partialSuccess naming how many spans were refused and why (none: an empty response)."""
+def otlp_success(encoding: str, problems: list[dict[str, Any]], *, ignored: int = 0, warning: str = "") -> Response:
+    """200 with partialSuccess naming how many spans were refused and why, and as a warning (OTLP: a partial success
+    with ``rejected_spans`` 0) the spans ignored and the traces not stored for delivery; an empty response when all
+    is well."""
     answer = ExportTraceServiceResponse()
-    if problems:
-        spans = {p["index"] for p in problems}
-        message = "; ".join(f"{p['field']}: {p['reason']}" for p in problems[:_LISTED])
-        if len(problems) > _LISTED:
-            message += f"; and {len(problems) - _LISTED} more"
-        answer.partial_success.CopyFrom(ExportTracePartialSuccess(rejected_spans=len(spans), error_message=message))
+    notes = [f"{p['field']}: {p['reason']}" for p in problems[:_LISTED]]
+    if len(problems) > _LISTED:
+        notes.append(f"and {len(problems) - _LISTED} more")
+    if ignored:
+        notes.append(f"{ignored} span{'s' * (ignored > 1)} ignored: not an LLM request (no "
+                     f"{' or '.join(otlp.MODEL_NAMES)} attribute)")
+    if warning:
+        notes.append(warning)
+    if notes:
+        answer.partial_success.CopyFrom(ExportTracePartialSuccess(rejected_spans=len({p["index"] for p in problems}),
+                                                                  error_message="; ".join(notes)))
     return _encoded(answer, encoding)
 
 

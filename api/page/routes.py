@@ -25,7 +25,7 @@ from api.page import session
 from api.page.session import Session
 from api.routes.destinations import owned
 from api.routes.workspaces import existing
-from worker import kinds, store
+from worker import keys, kinds, liveness, store
 from worker.destination import DestinationConfig
 from worker.forms import FormField, Preview, form_fields
 from worker.preview import SAMPLE_TRACE
@@ -120,9 +120,24 @@ def signed_in(request: Request, redis: RedisDep, settings: SettingsDep) -> Sessi
 SignedIn = Annotated[Session, Depends(signed_in)]
 
 
+def banners(redis: RedisDep, workspace: dict[str, Any] | None = None) -> list[str]:
+    """What a person must know before anything else: no worker is alive; the workspace's traces are discarded."""
+    found: list[str] = []
+    moving = liveness.read(redis)
+    if not moving.worker_alive:
+        found.append(f"No worker is running: {moving.owed} traces are stored and owed, and none is delivered until "
+                     "a worker runs (`tracedrop worker`, or `tracedrop up`).")
+    if workspace is not None and not workspace["broadcast_enabled"]:
+        discarded = int(redis.hget(keys.DISCARDED, workspace["workspace"]) or 0)
+        if discarded:
+            found.append(f"Broadcast is off, and traces are arriving: {discarded} were received and discarded. "
+                         "Enable Broadcast to deliver the next ones.")
+    return found
+
+
 @router.get("/admin", response_class=HTMLResponse)
 def workspaces_page(request: Request, redis: RedisDep, found: SignedIn) -> Response:
-    return page(request, "workspaces.html", found, workspaces=store.list_workspaces(redis))
+    return page(request, "workspaces.html", found, workspaces=store.list_workspaces(redis), banners=banners(redis))
 
 
 @router.get("/admin/workspaces/{ws}", response_class=HTMLResponse)
@@ -132,7 +147,7 @@ def workspace_page(request: Request, ws: Workspace, redis: RedisDep, settings: S
     destinations = store.list_destinations(redis, workspace=ws, secret_key=settings.secret_key.get_secret_value())
     titles = {name: kind.config.TITLE or name for name, kind in kinds.KINDS.items()}
     return page(request, "workspace.html", found, workspace=workspace, destinations=destinations, titles=titles,
-                ingest_keys=store.list_ingest_keys(redis, workspace=ws))
+                ingest_keys=store.list_ingest_keys(redis, workspace=ws), banners=banners(redis, workspace))
 
 
 @dataclass(frozen=True)

@@ -66,7 +66,8 @@ def validated(data: dict[str, Any]) -> DestinationConfig:
     except kinds.UnknownKind as exc:
         raise refused("type", str(exc)) from None
     except ValidationError as exc:
-        raise invalid(exc.errors(), code="invalid_destination") from None
+        raise invalid(exc.errors(), code="invalid_destination", known=kinds.kind_of(data).config.model_fields
+                      ) from None
 
 
 def _plain(value: Any) -> Any:

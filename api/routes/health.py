@@ -9,6 +9,7 @@ from prometheus_client.registry import CollectorRegistry
 from api.deps import LockoutDep, OutboxDep, RedisDep, SettingsDep, verified_bearer
 from api.errors import ApiError
 from api.metrics import StoreCollector
+from worker import liveness
 
 router = APIRouter(tags=["health"])
 
@@ -20,10 +21,14 @@ async def healthz() -> dict[str, str]:
 
 @router.get("/readyz")
 def readyz(redis: RedisDep) -> dict[str, str]:
+    """503 when Redis is unreachable, or when traces are owed and no worker is alive to deliver them."""
     try:
-        redis.ping()
+        found = liveness.read(redis)
     except Exception:
         raise ApiError(503, "not_ready", "Redis is unreachable") from None
+    if found.stalled:
+        raise ApiError(503, "no_worker", f"{found.owed} traces are owed and no worker is alive to deliver them: "
+                       "start one (`tracedrop worker`)")
     return {"status": "ready"}
 
 

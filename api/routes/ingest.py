@@ -11,7 +11,7 @@ from api.body import read_body
 from api.deps import IngestCaller
 from api.formats import answers
 from api.formats.model import Decoded
-from api.ingest import Checked, accept, check, count_ignored, decode_body
+from api.ingest import Checked, Outcome, accept, check, count_ignored, decode_body
 from api.responses import OrjsonResponse
 from worker.settings import get_settings
 from worker.trace import TraceIn
@@ -58,7 +58,7 @@ async def ingest(request: Request, caller: IngestCaller) -> Response:
     with state.admission:
         raw = await read_body(request, settings.max_request_bytes)
 
-        def read_and_store() -> tuple[Decoded, Checked, int]:
+        def read_and_store() -> tuple[Decoded, Checked, Outcome]:
             decoded = decode_body(raw, content_type, settings.max_traces_per_request)
             checked = check(decoded, len(raw), settings)
             accepted = accept(checked.traces, caller=caller, redis=state.redis, outbox=state.outbox,
@@ -69,6 +69,10 @@ async def ingest(request: Request, caller: IngestCaller) -> Response:
             return decoded, checked, accepted
 
         decoded, checked, accepted = await run_in_threadpool(read_and_store)  # CPU and Redis off the event loop
+    request.scope["log"] = {"workspace": caller.workspace, "format": decoded.format, "accepted": accepted.accepted,
+                            "owed": accepted.owed, **({"discarded": accepted.discarded} if accepted.discarded else {}),
+                            **({"refused": len(checked.problems)} if checked.problems else {}),
+                            **({"ignored": decoded.ignored} if decoded.ignored else {})}
     if decoded.answer == "json":
-        return OrjsonResponse({"accepted": accepted}, status_code=202)
-    return answers.otlp_success(decoded.answer, checked.problems)
+        return OrjsonResponse(accepted.answer(), status_code=202)
+    return answers.otlp_success(decoded.answer, checked.problems, ignored=decoded.ignored, warning=accepted.warning())

@@ -63,6 +63,6 @@ def replay(ws: Workspace, destination_id: str, redis: RedisDep, settings: Settin
            outbox: OutboxDep, announce: AnnounceDep) -> dict[str, Any]:
     owned(redis, settings, ws, destination_id)
     replayed = outbox.replay(destination_id)
-    if replayed:
-        announce(destination_id, [])
-    return {"replayed": replayed}
+    if replayed:  # named, so the drain it starts claims them first, ahead of any backlog
+        announce(destination_id, replayed)
+    return {"replayed": len(replayed)}

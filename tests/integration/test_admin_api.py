@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import httpx
@@ -207,3 +208,35 @@ def test_the_audit_lists_every_configuration_change_without_secrets(admin: stack
     assert events[4]["detail"]["prefix"] == "two" and events[4]["detail"]["access_secret"] == MASK
     assert secret not in response.text and key not in response.text
     assert "gAAAA" not in response.text, "no encrypted secret either"
+
+
+def test_a_body_is_json_with_or_without_its_content_type(admin: stack.Admin, api_server: stack.Api) -> None:
+    # As `curl -d` sends it (application/x-www-form-urlencoded), and with no Content-Type at all
+    name = f"plain-{uuid.uuid4().hex[:8]}"
+    for headers in ({"content-type": "application/x-www-form-urlencoded"}, {}):
+        created = httpx.put(f"{api_server.url}/v1/workspaces/{name}-{len(headers)}",
+                            content=b'{"broadcast_enabled": true}',
+                            headers={"Authorization": f"Bearer {stack.ADMIN_TOKEN}", **headers})
+        assert created.status_code == 201, created.text
+        assert created.json()["broadcast_enabled"] is True
+    created = httpx.put(f"{api_server.url}/v1/workspaces/{name}-0", content=b"broadcast_enabled=true",
+                        headers={"Authorization": f"Bearer {stack.ADMIN_TOKEN}"})
+    assert created.status_code == 422  # still never a form
+
+
+def test_an_unknown_field_close_to_a_known_one_asks_which_was_meant(
+        admin: stack.Admin, workspace: str, s3: stack.SeaweedFS, bucket: str) -> None:
+    answer = admin.http.post(destinations(workspace), json={**stack.s3_body(s3, bucket), "body_format": "json",
+                                                            "bucket": "x", "zzz": 1})
+    assert answer.status_code == 422
+    problems = {p["field"]: p["reason"] for p in answer.json()["error"]["problems"]}
+    assert problems == {"body_format": "Extra inputs are not permitted: did you mean 'format'?",
+                        "bucket": "Extra inputs are not permitted: did you mean 'bucket_name'?",
+                        "zzz": "Extra inputs are not permitted"}
+
+
+def test_an_http_endpoint_refused_names_the_setting_that_allows_it(public_admin: stack.Admin, workspace: str) -> None:
+    answer = public_admin.http.post(destinations(workspace), json={
+        "name": "hook", "type": "webhook", "url": "http://hooks.example.com/in", "format": "json"})
+    assert answer.status_code == 400
+    assert "TRACEDROP_ALLOW_PRIVATE_ENDPOINTS=true" in answer.json()["error"]["message"]

@@ -200,7 +200,7 @@ def test_an_aperture_hook_call_lands_as_one_trace(
     response = httpx.post(f"{api_server.url}/v1/traces", content=(FIXTURES / "aperture_hook.json").read_bytes(),
                           headers={"content-type": "application/json", "x-api-key": key})
 
-    assert response.status_code == 202 and response.json() == {"accepted": 1}
+    assert response.status_code == 202 and response.json() == {"accepted": 1, "owed": 1, "discarded": {}}
     [batch_key] = wait_for_keys(s3, bucket, 1)
     [record] = batchfiles.decode(batch_key, s3.objects(bucket)[batch_key])
     assert record["capture_id"] == "req_01JZ8QK3V6M2X4R7T9B5N1C8DF"
@@ -263,7 +263,11 @@ def test_undecodable_protobuf_is_400_and_spans_that_are_not_llm_requests_are_cou
                         start_time_unix_nano=START_NS)
     accepted = ingest.post("/v1/traces", content=request.SerializeToString(),
                            headers={"content-type": "application/x-protobuf"})
-    assert accepted.status_code == 200 and ExportTraceServiceResponse.FromString(accepted.content).ByteSize() == 0
+    # OTLP's way to warn: a partial success that rejects nothing and says why the spans were ignored
+    answer = ExportTraceServiceResponse.FromString(accepted.content)
+    assert accepted.status_code == 200 and answer.partial_success.rejected_spans == 0
+    assert answer.partial_success.error_message == ("3 spans ignored: not an LLM request (no gen_ai.response.model or "
+                                                    "gen_ai.request.model attribute)")
 
     def ignored() -> float:
         for line in httpx.get(f"{api_server.url}/metrics").text.splitlines():

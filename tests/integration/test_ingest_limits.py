@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -78,6 +79,26 @@ def test_a_missing_secret_setting_stops_the_process_with_one_line(command: str, 
     result = subprocess.run([stack._binary("tracedrop"), command], env=env, capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [f"tracedrop: {missing} is required"]
+
+
+def test_every_missing_or_weak_setting_is_named_at_once() -> None:
+    env = stack.tracedrop_env("redis://127.0.0.1:1/0", TRACEDROP_SECRET_KEY="short")
+    del env["TRACEDROP_ADMIN_TOKEN"]
+    result = subprocess.run([stack._binary("tracedrop"), "api"], env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "tracedrop: TRACEDROP_ADMIN_TOKEN is required",
+        "tracedrop: TRACEDROP_SECRET_KEY must be at least 32 characters, not a repeated few; make one with: "
+        "tracedrop keygen (every api and worker needs the same value)"]
+    made = subprocess.run([stack._binary("tracedrop"), "keygen"], capture_output=True, text=True, timeout=60)
+    env.update(TRACEDROP_SECRET_KEY=made.stdout.strip(), TRACEDROP_ADMIN_TOKEN=made.stdout.strip()[::-1])
+    loaded = subprocess.run([sys.executable, "-c", "from worker.settings import load_settings_or_exit as load; load()"],
+                            env=env, capture_output=True, text=True, timeout=60)
+    assert (loaded.returncode, loaded.stderr) == (0, "")
+    del env["TRACEDROP_REDIS_URL"]  # the default is said, never taken silently
+    loaded = subprocess.run([sys.executable, "-c", "from worker.settings import load_settings_or_exit as load; load()"],
+                            env=env, capture_output=True, text=True, timeout=60)
+    assert loaded.stderr == "tracedrop: TRACEDROP_REDIS_URL is not set: using redis://127.0.0.1:6379/0 (the default)\n"
 
 
 def test_an_invalid_setting_is_named() -> None:

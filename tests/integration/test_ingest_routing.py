@@ -25,7 +25,8 @@ def test_a_change_of_destinations_or_broadcast_applies_to_the_next_trace(
         admin: stack.Admin, workspace: str, ingest: httpx.Client, s3: stack.SeaweedFS, bucket: str) -> None:
     held = {"mode": "batch", "every": 86400}  # owed, not delivered: the counts stay to be read
     first = admin.destination(workspace, stack.s3_body(s3, bucket, **held))["id"]
-    assert post(ingest).status_code == 202
+    answer = post(ingest)
+    assert (answer.status_code, answer.json()) == (202, {"accepted": 1, "owed": 1, "discarded": {}})
     assert accepted(admin, workspace, first) == 1
 
     second = admin.destination(workspace, stack.s3_body(s3, bucket, name="second", prefix="second", **held))["id"]
@@ -37,7 +38,8 @@ def test_a_change_of_destinations_or_broadcast_applies_to_the_next_trace(
     assert accepted(admin, workspace, second) == 2
 
     admin.workspace(workspace, broadcast_enabled=False)
-    assert post(ingest).status_code == 202
+    answer = post(ingest)
+    assert (answer.status_code, answer.json()) == (202, {"accepted": 1, "owed": 0, "discarded": {"broadcast_off": 1}})
     assert accepted(admin, workspace, second) == 2
     admin.workspace(workspace, broadcast_enabled=True)
     assert post(ingest).status_code == 202
@@ -46,8 +48,38 @@ def test_a_change_of_destinations_or_broadcast_applies_to_the_next_trace(
     patched = admin.http.patch(f"/v1/workspaces/{workspace}/destinations/{second}",
                                json={"exclude_api_key_names": ["gateway"]})
     assert patched.status_code == 200, patched.text
-    assert post(ingest).status_code == 202
+    answer = post(ingest)
+    assert (answer.status_code, answer.json()) == (202, {"accepted": 1, "owed": 0, "discarded": {"filtered": 1}})
     assert accepted(admin, workspace, second) == 3
+
+
+def test_the_answer_says_why_traces_were_not_stored_for_delivery(
+        admin: stack.Admin, workspace: str, ingest: httpx.Client, s3: stack.SeaweedFS, bucket: str) -> None:
+    # Given a workspace with broadcast on and no destination, a request's traces are owed to none
+    answer = ingest.post("/v1/traces", json={"traces": [make_trace(i) for i in range(2)]})
+    assert (answer.status_code, answer.json()) == (202, {"accepted": 2, "owed": 0,
+                                                         "discarded": {"no_destination": 2}})
+
+    # And an OTLP exporter is told the same, as OTLP warns: a partial success that rejects nothing
+    span = {"traceId": "ab" * 16, "spanId": "cd" * 8, "name": "chat", "startTimeUnixNano": "1705312800000000000",
+            "endTimeUnixNano": "1705312801000000000",
+            "attributes": [{"key": "gen_ai.request.model", "value": {"stringValue": "openai/gpt-4o"}}]}
+    answer = ingest.post("/v1/traces", json={"resourceSpans": [{"scopeSpans": [{"spans": [span]}]}]})
+    assert (answer.status_code, answer.json()) == (200, {"partialSuccess": {
+        "errorMessage": "1 trace not stored for delivery: no_destination"}})
+
+    # Given a destination that samples nothing and one that takes only another key's traces
+    admin.destination(workspace, stack.s3_body(s3, bucket, sampling_rate=1e-9))  # gt 0: no trace here hashes under it
+    admin.destination(workspace, stack.s3_body(s3, bucket, name="other", prefix="other", api_key_names=["other"]))
+
+    # Then a trace is sampled out (a destination would take it but for its rate)
+    answer = post(ingest)
+    assert answer.json() == {"accepted": 1, "owed": 0, "discarded": {"sampled_out": 1}}
+
+    # And once another key's trace is posted with them, each is counted on its side
+    answer = ingest.post("/v1/traces", json={"traces": [make_trace(900, api_key_name="other"),
+                                                        make_trace(901, api_key_name="gateway")]})
+    assert answer.json() == {"accepted": 2, "owed": 1, "discarded": {"sampled_out": 1}}
 
 
 def test_a_revoked_key_stores_nothing_from_the_next_request(

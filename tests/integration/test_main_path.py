@@ -90,7 +90,7 @@ def test_a_full_trace_becomes_the_openrouter_document_at_its_key(
 
     # Then it is accepted and lands under <prefix>/<date>/<id>-<unix seconds>.json with every field
     assert response.status_code == 202, response.text
-    assert response.json() == {"accepted": 1}
+    assert response.json() == {"accepted": 1, "owed": 1, "discarded": {}}
     keys = wait_for_keys(s3, bucket, 1, prefix="prod/")
     assert keys == ["prod/2024-01-15/gen-1705312800-abc123-1705312800.json"]
     body = s3.client().get_object(Bucket=bucket, Key=keys[0])["Body"].read()
@@ -163,7 +163,7 @@ def test_broadcast_disabled_accepts_and_discards(
     response = post(ingest, {"traces": [make_trace(i) for i in range(3)]})
 
     assert response.status_code == 202
-    assert response.json() == {"accepted": 3}
+    assert response.json() == {"accepted": 3, "owed": 0, "discarded": {"broadcast_off": 3}}
     admin.workspace(workspace, broadcast_enabled=True)
     assert post(ingest, make_trace(99)).status_code == 202
     assert wait_for_keys(s3, bucket, 1) == ["2024-01-15/gen-99-1705312800.json"]

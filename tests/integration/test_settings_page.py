@@ -216,6 +216,9 @@ def run_the_flow(page: Page, api_server: stack.Api, admin: stack.Admin, store: s
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_role("heading", name=re.compile("^archive"))).to_be_visible()
     destination = page.url.rsplit("/", 1)[1]
+    expect(page.locator('#detail [data-field="target"]')).to_have_text(
+        f"bucket_name {bucket} · endpoint {store.endpoint} · region us-east-1 · prefix prod")
+    expect(page.get_by_role("button", name="Replay")).to_be_hidden()  # no dead letter: nothing to replay
     page.get_by_role("link", name=name).click()
     row = page.locator(f'tr[data-destination="{destination}"]')
     expect(row.locator(".badge")).to_have_text("healthy")
@@ -258,6 +261,7 @@ def run_the_flow(page: Page, api_server: stack.Api, admin: stack.Admin, store: s
     expect(page.locator("#replay-outcome")).to_have_text("Replayed 1.")
     expect(page.locator('#detail [data-field="delivered"]')).to_have_text("1", timeout=60_000)
     expect(letters).to_be_empty()
+    expect(page.get_by_role("button", name="Replay")).to_be_hidden()
 
     # Edit: secrets are never sent to the browser; the form says a value is stored, and leaving it keeps it
     page.goto(f"/admin/workspaces/{name}/destinations/{destination}")
@@ -317,6 +321,8 @@ def test_a_webhook_is_added_edited_disabled_and_deleted_from_the_page(page: Page
         expect(page.get_by_label("Bucket Name")).to_be_hidden()
         page.get_by_label("URL", exact=True).filter(visible=True).fill(receiver.url)
         page.get_by_label("Body Format").select_option("json")
+        expect(page.locator('.field[data-field="format"]').filter(visible=True).locator("small")).to_contain_text(
+            "In the API: format.")  # the page's label and the API's name, side by side
         page.get_by_label("Headers").fill("Authorization: Bearer page-secret")
         page.get_by_label("Signing Secret").fill("whsec_" + "a" * 40)
         page.get_by_role("button", name="Test Connection").click()
@@ -325,9 +331,9 @@ def test_a_webhook_is_added_edited_disabled_and_deleted_from_the_page(page: Page
         page.get_by_role("button", name="Save").click()
         expect(page.get_by_role("heading", name=re.compile("^events"))).to_be_visible()
 
-        # Edit: the header's value is not sent back; saving with it left empty keeps it
+        # Edit: the header's value is not sent back (it shows masked); saving with it so keeps it
         page.get_by_role("button", name="Edit").click()
-        expect(page.get_by_label("Headers")).to_have_value("Authorization: ")
+        expect(page.get_by_label("Headers")).to_have_value("Authorization: ********")
         assert "page-secret" not in page.content()
         page.get_by_label("Batch Size").fill("5")
         page.get_by_role("button", name="Save").click()
@@ -470,5 +476,80 @@ def test_rules_and_redaction_are_tried_on_a_trace_and_saved_from_the_destination
         saved = admin.http.get(f"/v1/workspaces/{workspace}/destinations/{destination['id']}").json()
         assert saved["redaction"]["detectors"] == ["email"]
         assert saved["filter_rules"]["groups"][0]["rules"][0]["value"] == "prod"
+    finally:
+        receiver.stop()
+
+
+def test_the_page_says_when_no_worker_runs_and_when_broadcast_off_discards_traces(
+        browser: Browser, own_api: Callable[..., stack.Api]) -> None:
+    # Given an api no worker serves (a Redis database of its own), and a workspace with broadcast off
+    api = own_api()
+    admin = stack.Admin(api.url)
+    admin.workspace("silent", broadcast_enabled=False)
+    key = admin.ingest_key("silent")
+    page = new_page(browser, api.url)
+    sign_in(page)
+
+    # Then the page says no worker runs, and, before any trace arrives, nothing about broadcast
+    page.goto("/admin/workspaces/silent")
+    banners = page.get_by_role("alert")
+    expect(banners).to_have_count(1)
+    expect(banners).to_contain_text("No worker is running: 0 traces are stored and owed")
+
+    # When traces arrive while broadcast is off, then the page says they are discarded
+    answer = httpx.post(f"{api.url}/v1/traces", json={"traces": [make_trace(1), make_trace(2)]},
+                        headers={"Authorization": f"Bearer {key}"})
+    assert answer.json() == {"accepted": 2, "owed": 0, "discarded": {"broadcast_off": 2}}
+    page.reload()
+    expect(banners.nth(1)).to_have_text("Broadcast is off, and traces are arriving: 2 were received and discarded. "
+                                        "Enable Broadcast to deliver the next ones.")
+    page.context.close()
+    admin.http.close()
+
+
+@pytest.mark.parametrize("path, shows", [("/docs", "/v1/traces"), ("/redoc", "tracedrop")])
+def test_the_api_reference_pages_load_from_the_api_alone(browser: Browser, api_server: stack.Api, path: str,
+                                                         shows: str) -> None:
+    # Given a browser that can reach nothing but the api (no CDN)
+    page = new_page(browser, api_server.url)
+    elsewhere: list[str] = []
+
+    def only_the_api(route: Any) -> None:
+        if route.request.url.startswith(api_server.url):
+            route.continue_()
+        else:  # ReDoc's sidebar shows its maker's logo from its CDN: an image, the page works without it
+            if route.request.resource_type != "image":
+                elsewhere.append(route.request.url)
+            route.abort()
+
+    page.context.route("**/*", only_the_api)
+
+    # When the reference page opens, then it renders the API from the api's own scripts and styles
+    page.goto(path)
+    expect(page.get_by_text(shows).first).to_be_visible(timeout=30_000)
+    assert elsewhere == []
+    page.context.close()
+
+
+def test_a_parked_destination_says_what_parked_means_and_when_it_is_probed(
+        page: Page, admin: stack.Admin, workspace: str, ingest: httpx.Client) -> None:
+    # Given a webhook whose receiver starts refusing the credentials once it is saved
+    receiver = start_receiver()
+    try:
+        destination = admin.destination(workspace, webhook(receiver, name="refused", format="json"))["id"]
+        receiver.behave = lambda request: (401, {}, b"who are you")
+        assert ingest.post("/v1/traces", json=make_trace(1)).status_code == 202
+
+        # When its page is open, then it shows parked, what that means and the next probe's time
+        sign_in(page)
+        page.goto(f"/admin/workspaces/{workspace}/destinations/{destination}")
+        state = page.locator('#detail [data-field="state"]')
+        expect(state.locator(".badge")).to_have_text("parked", timeout=60_000)
+        probe = admin.status(workspace, destination)["next_probe_at"]
+        expect(state).to_contain_text(re.compile(
+            r"Nothing is attempted until the connection test passes again: the next probe is at "
+            r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z, or save a fix\."))
+        assert probe is not None
+        expect(page.locator('#detail [data-field="target"]')).to_have_text(f"url {receiver.url}")
     finally:
         receiver.stop()

@@ -32,6 +32,7 @@ from worker import (
     re2,
     retry,
     runtime,
+    supervisor,
 )
 from worker import tasks as worker_tasks
 from worker.batch import export, parquet, record
@@ -54,7 +55,7 @@ from worker.kinds.webhook import writer as webhook_writer
 from worker.redaction import config as redaction_config
 from worker.redaction import redact
 from worker.rules import config as rules_config
-from worker.settings import MIN_ADMIN_TOKEN, Settings
+from worker.settings import MIN_ADMIN_TOKEN, MIN_SECRET_KEY, Settings
 from worker.trace import MAX_BODY_DEPTH, MAX_EPOCH_MS, TraceIn
 
 ROOT = Path(__file__).parents[2]
@@ -197,6 +198,9 @@ CLAIMS = {
     "admin token": Claim("docs/configuration.md", r"at least (\d+) characters: a shorter one stops the process at "
                          r"start", (MIN_ADMIN_TOKEN,)),
     "admin token readme": Claim("README.md", r"the settings page, at least (\d+) characters", (MIN_ADMIN_TOKEN,)),
+    "secret key readme": Claim("README.md", r"secrets at rest, at least (\d+) characters", (MIN_SECRET_KEY,)),
+    "secret key": Claim("docs/configuration.md", r"HKDF-SHA256\), at least (\d+) characters and not a few",
+                        (MIN_SECRET_KEY,)),
     "server settings": Claim("docs/configuration.md", r"\| `TRACEDROP_MAX_CONNECTIONS` \| `(\d+)` \| open connections "
                              r"per api process \((\d+) or more\);.*? \| `TRACEDROP_MAX_HEADER_BYTES` \| `(\d+)` \| "
                              r"request line and headers of one request \((\d+) to (\d+)\);.*? "
@@ -344,6 +348,12 @@ CLAIMS = {
                                      rf"{Q},", (outbox.REPLICA_WAIT_MS,)),
     "parquet columns": Claim("docs/performance.md", r"the cost query reads two of (\d+) columns",
                              (len(parquet.SCHEMA),)),
+    "replay hold": Claim("docs/delivery.md", rf"up to the backoff's {Q}, or a `Retry-After`'s {Q}\)",
+                         (retry.TRANSIENT.cap_ms, retry.RETRY_AFTER_CAP_MS)),
+    # docs/configuration.md: tracedrop up
+    "up backoff": Claim("docs/configuration.md", rf"started again after a backoff of {Q}, growing to {Q} while",
+                        (ms(supervisor.BACKOFF[0]), ms(supervisor.BACKOFF[-1]))),
+    "up grace": Claim("docs/configuration.md", rf"each with SIGTERM and {Q} to exit", (ms(supervisor.GRACE),)),
     # docs/vendors.md
     "datadog batch": Claim("docs/vendors.md", r"application/json`, up to (\d+) spans a request",
                            (datadog_config.BATCH_SIZE,)),

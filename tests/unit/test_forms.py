@@ -55,10 +55,10 @@ def test_the_webhook_form_lists_its_fields_secrets_and_header_lines() -> None:
     assert form["conventions"].choices == ("genai", "langfuse", "openinference")
     assert form["conventions"].default == "genai"
     assert form["format"].choices == ("otlp_json", "otlp_proto", "json")
-    assert form["headers"].secret_values and "leave it empty to keep it" in form["headers"].help
+    assert form["headers"].secret_values and "leave it so (or empty) to keep it" in form["headers"].help
     # editing: header values and secrets never reach the page
     saved = {"headers": {"Authorization": "********", "X-Team": "********"}, "signing_secret": "********"}
-    assert form["headers"].shown(saved) == "Authorization: \nX-Team: "
+    assert form["headers"].shown(saved) == "Authorization: ********\nX-Team: ********"
     assert form["signing_secret"].shown(saved) == ""
 
 
@@ -66,8 +66,8 @@ def test_the_shared_fields_and_every_kind_have_labels_and_secrets_as_secret_inpu
     shared = {f.name: f for f in form_fields(DestinationConfig)}
     assert [(f.label, f.input) for f in shared.values()] == [
         ("Name", "text"), ("Type", "text"), ("Privacy Mode", "checkbox"), ("Enabled", "checkbox"),
-        ("Sampling Rate", "number"), ("API Key Names", "lines"), ("Excluded API Key Names", "lines"),
-        ("Filter Rules", "json"), ("Redaction", "json")]
+        ("Sampling Rate", "number"), ("Gateway API Key Names", "lines"),
+        ("Excluded Gateway API Key Names", "lines"), ("Filter Rules", "json"), ("Redaction", "json")]
     assert (shared["api_key_names"].empty, shared["exclude_api_key_names"].empty) == ("null", "blank")
     assert shared["api_key_names"].shown({"api_key_names": ["prod", "batch"]}) == "prod\nbatch"
     for kind in KINDS.values():

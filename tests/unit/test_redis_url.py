@@ -44,7 +44,7 @@ def test_the_process_refuses_to_start_naming_the_variable(monkeypatch: pytest.Mo
     from worker import settings
 
     monkeypatch.setenv("TRACEDROP_ADMIN_TOKEN", "t" * 32)
-    monkeypatch.setenv("TRACEDROP_SECRET_KEY", "k")
+    monkeypatch.setenv("TRACEDROP_SECRET_KEY", "0123456789abcdefghijklmnopqrstuvwxyz")
     monkeypatch.setenv("TRACEDROP_REDIS_URL", "redis+sentinel://s1:26379")
     settings.get_settings.cache_clear()
     try:

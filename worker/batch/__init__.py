@@ -45,6 +45,9 @@ class BatchDestination(Protocol):
     def file_path(self, now_ms: int) -> str:
         """The folder (key prefix) of a file written at ``now_ms``."""
 
+    def named(self) -> dict[str, str]:
+        """Who it is, for a log line (worker/destination.py)."""
+
 
 @runtime_checkable
 class FileWriter(Protocol):

@@ -117,7 +117,7 @@ class Exporter:
                 reason = {"code": "unrenderable", "message": f"record cannot be built: {type(exc).__name__}",
                           "at": store.now_iso()}
                 self.outbox.dead_letter(destination.id, [trace_id], reason=reason)
-                log.warning("dead-lettered", extra={"destination": destination.id, "code": "unrenderable"})
+                log.warning("dead-lettered", extra={**destination.named(), "code": "unrenderable"})
         return records
 
     def _rebuild(self, destination: Destination, manifest: Manifest) -> list[dict[str, Any]]:
@@ -132,7 +132,7 @@ class Exporter:
         put(key=manifest.key, body=body, content_type=CONTENT_TYPES[manifest.format])
         _pause("after_put")
         done = self.batch.ack(destination.id, manifest.key)
-        log.info("batch exported", extra={"destination": destination.id, "key": manifest.key,
+        log.info("batch exported", extra={**destination.named(), "key": manifest.key,
                                           "records": len(records), "bytes": len(body), "acknowledged": done})
         return done
 
@@ -141,10 +141,10 @@ class Exporter:
         if setback.park:
             self.batch.failed(destination.id, records=records, park=True, probe_ms=setback.delay_ms,
                               error=setback.error)
-            log.warning("destination parked", extra={"destination": destination.id, "code": error.code})
+            log.warning("destination parked", extra={**destination.named(), "code": error.code})
         else:
             self.batch.failed(destination.id, records=records, retry_ms=setback.delay_ms, error=setback.error)
-            log.info("export retrying", extra={"destination": destination.id, "code": error.code,
+            log.info("export retrying", extra={**destination.named(), "code": error.code,
                                                "delay_ms": setback.delay_ms})
 
 

@@ -48,6 +48,19 @@ function badge(status) {
   return span;
 }
 
+function state(status) {
+  const box = document.createElement("span");
+  box.append(badge(status));
+  if (status.parked) {
+    const why = document.createElement("span");
+    why.className = "muted parked-why";
+    why.textContent = " Nothing is attempted until the connection test passes again: the next probe is at " +
+      status.next_probe_at + ", or save a fix.";
+    box.append(why);
+  }
+  return box;
+}
+
 function age(seconds) {
   if (seconds === null || seconds === undefined) return "";
   return seconds < 120 ? Math.round(seconds) + " s" : Math.round(seconds / 60) + " min";
@@ -70,7 +83,7 @@ function fill(container, status) {
     const cell = container.querySelector('[data-field="' + name + '"]');
     if (cell) cell.replaceChildren(node);
   };
-  set("state", badge(status));
+  set("state", state(status));
   set("delivered", document.createTextNode(String(status.delivered)));
   const oldest = age(status.backlog.oldest_age_seconds);
   set("backlog", document.createTextNode(status.backlog.size + (oldest ? " (oldest " + oldest + ")" : "")));
@@ -98,6 +111,7 @@ async function refreshDetail(detail) {
   const letters = await api("GET", base + "/dead-letters");
   const body = document.querySelector("#dead-letters tbody");
   if (letters.ok && body) {
+    document.getElementById("replay").hidden = letters.data.dead_letters.length === 0;
     body.replaceChildren(...letters.data.dead_letters.map((letter) => {
       const row = document.createElement("tr");
       for (const text of [letter.trace_id, letter.reason.code + ": " + letter.reason.message, letter.at]) {
@@ -218,7 +232,7 @@ function pairs(text, keep) {
     const at = line.indexOf(":");
     const name = at < 0 ? line : line.slice(0, at).trim();
     const value = at < 0 ? "" : line.slice(at + 1).trim();
-    found[name] = value === "" && keep ? MASK : value;
+    found[name] = (value === "" || value === MASK) && keep ? MASK : value;
   }
   return found;
 }

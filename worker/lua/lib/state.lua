@@ -35,6 +35,9 @@ local function state_resumed(stats)  -- a probe or an update passed the connecti
   redis.call('HDEL', stats, 'parked', 'next_probe_at', 'hold_until', 'probe_failures')
   redis.call('HSET', stats, 'failures', 0)
 end
+local function state_replayed(stats)  -- dead letters owed again: a transient hold is lifted, they are tried now
+  redis.call('HDEL', stats, 'hold_until')
+end
 local function state_dead_lettered(stats, traces)
   redis.call('HINCRBY', stats, 'dead_lettered', traces)
 end

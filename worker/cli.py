@@ -89,6 +89,30 @@ def keygen() -> None:
     click.echo(secrets.token_urlsafe(32))
 
 
+@main.command("rotate-secret-key")
+def rotate_secret_key() -> None:
+    """Encrypt every stored destination secret under TRACEDROP_SECRET_KEY instead of TRACEDROP_OLD_SECRET_KEY (both
+    from the environment, never the command line); run it with every api and worker stopped, then start them with
+    the new key. Running it again finishes a run cut short."""
+    import os
+
+    from worker import redis_client, store
+    from worker.crypto import SecretUnreadable
+
+    settings = load_settings_or_exit()
+    old_key = os.environ.get("TRACEDROP_OLD_SECRET_KEY", "")
+    if not old_key:
+        raise click.ClickException("set TRACEDROP_OLD_SECRET_KEY to the key the secrets are stored under now")
+    redis = redis_client.connect(settings.redis_url, socket_timeout=10, socket_connect_timeout=5)
+    try:
+        rotated, already = store.reencrypt_destinations(redis, old_key=old_key,
+                                                        new_key=settings.secret_key.get_secret_value())
+    except SecretUnreadable:
+        raise click.ClickException("a destination's secrets decrypt under neither key: check TRACEDROP_OLD_SECRET_KEY "
+                                   "(the destinations rotated so far keep the new key)") from None
+    click.echo(f"{rotated} destinations now under the new key ({already} already were)")
+
+
 @main.command()
 @click.argument("source", metavar="FILE_OR_S3_URL")
 @click.option("--endpoint", default=None, metavar="URL",

@@ -15,6 +15,7 @@ import orjson
 from redis import Redis
 
 from worker import keys, kinds
+from worker.crypto import SecretUnreadable
 from worker.destination import Destination
 from worker.routing import parsed as parsed_route
 
@@ -132,6 +133,27 @@ def load_destination(redis: Redis, *, destination_id: str, secret_key: str) -> D
 def decode_destination(raw: bytes, *, secret_key: str) -> Destination:
     """A stored destination, decrypted and validated once per stored version (workers load one per task)."""
     return kinds.from_stored(orjson.loads(raw), secret_key=secret_key)
+
+
+def reencrypt_destinations(redis: Redis, *, old_key: str, new_key: str) -> tuple[int, int]:
+    """Every stored destination's secrets encrypted under ``new_key`` instead of ``old_key``; how many were, and how
+    many already were (a run cut short is finished by running it again). SecretUnreadable when a destination's
+    secrets decrypt under neither: nothing more is changed."""
+    rotated = already = 0
+    for destination_id in sorted(member.decode() for member in redis.smembers(keys.DESTINATIONS)):
+        raw = redis.get(keys.destination(destination_id))
+        if raw is None:
+            continue
+        data = orjson.loads(raw)
+        try:
+            destination = kinds.from_stored(data, secret_key=old_key)
+        except SecretUnreadable:
+            kinds.from_stored(data, secret_key=new_key)  # raises if neither key reads it
+            already += 1
+            continue
+        redis.set(keys.destination(destination_id), orjson.dumps(destination.stored(secret_key=new_key)))
+        rotated += 1
+    return rotated, already
 
 
 def list_destinations(redis: Redis, *, workspace: str, secret_key: str) -> list[Destination]:

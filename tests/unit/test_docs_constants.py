@@ -197,8 +197,10 @@ CLAIMS = {
                           "max_workspace_bytes"))),
     "admin token": Claim("docs/configuration.md", r"at least (\d+) characters: a shorter one stops the process at "
                          r"start", (MIN_ADMIN_TOKEN,)),
-    "admin token readme": Claim("docs/production.md", r"the settings page, at least (\d+) characters", (MIN_ADMIN_TOKEN,)),
-    "secret key readme": Claim("docs/production.md", r"secrets at rest, at least (\d+) characters", (MIN_SECRET_KEY,)),
+    "admin token production": Claim("docs/production.md", r"the settings page, at least (\d+) characters",
+                                    (MIN_ADMIN_TOKEN,)),
+    "secret key production": Claim("docs/production.md", r"secrets at rest, at least (\d+) characters",
+                                   (MIN_SECRET_KEY,)),
     "secret key": Claim("docs/configuration.md", r"HKDF-SHA256\), at least (\d+) characters and not a few",
                         (MIN_SECRET_KEY,)),
     "server settings": Claim("docs/configuration.md", r"\| `TRACEDROP_MAX_CONNECTIONS` \| `(\d+)` \| open connections "

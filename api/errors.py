@@ -30,18 +30,26 @@ def invalid(errors: Iterable[Mapping[str, Any]], *, code: str = "invalid_request
     return ApiError(422, code, message, problems=found)
 
 
+def answer(request: Request, exc: ApiError) -> OrjsonResponse:
+    body = {"error": {"code": exc.code, "message": exc.message, **exc.extra}}
+    request.scope.setdefault("log", {})["error"] = exc.code  # api/access_log.py: the code, never the message
+    return OrjsonResponse(body, status_code=exc.status, headers=exc.headers)
+
+
+def store_unavailable() -> OrjsonResponse:
+    body = {"error": {"code": "store_unavailable", "message": "Redis is unreachable or full; nothing was stored"}}
+    return OrjsonResponse(body, status_code=503, headers={"Retry-After": "5"})
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> OrjsonResponse:
-        body = {"error": {"code": exc.code, "message": exc.message, **exc.extra}}
-        request.scope.setdefault("log", {})["error"] = exc.code  # api/access_log.py: the code, never the message
-        return OrjsonResponse(body, status_code=exc.status, headers=exc.headers)
+        return answer(request, exc)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> OrjsonResponse:
-        return await _api_error(request, invalid(exc.errors()))
+        return answer(request, invalid(exc.errors()))
 
     @app.exception_handler(RedisError)
     async def _redis_down(request: Request, exc: RedisError) -> OrjsonResponse:
-        body = {"error": {"code": "store_unavailable", "message": "Redis is unreachable or full; nothing was stored"}}
-        return OrjsonResponse(body, status_code=503, headers={"Retry-After": "5"})
+        return store_unavailable()

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
@@ -45,14 +46,27 @@ def create_app(announce: Announce = celery_app.announce) -> FastAPI:
     # /docs (Swagger UI) and /redoc from files in the fastapi-offline package: no CDN, so they work offline
     app = FastAPIOffline(title="tracedrop", version="0.1.0", lifespan=lifespan, static_url="/docs-static")
     errors.install(app)
-    for module in (ingest, workspaces, destinations, preview, destination_types, status, health, page):
+    for module in (workspaces, destinations, preview, destination_types, status, health, page):
         app.include_router(module.router)
     app.mount("/admin/static", StaticFiles(directory=Path(page.__file__).parent / "static"), name="static")
 
     app.add_middleware(SecurityHeaders)
     app.add_middleware(JsonBodies)
+    app.add_middleware(ingest.Ingest)  # ingest in front of FastAPI's routing (api/routes/ingest.py)
     app.add_middleware(AccessLog)  # the outermost: its time and status are the client's
+    app.openapi = with_ingest(app.openapi)  # type: ignore[method-assign]
     return app
+
+
+def with_ingest(openapi: Callable[[], dict[str, Any]]) -> Callable[[], dict[str, Any]]:
+    """The app's OpenAPI document (FastAPI keeps it once built), with the ingest route it does not route itself."""
+
+    def document() -> dict[str, Any]:
+        schema = openapi()
+        schema["paths"] = {ingest.PATH: ingest.OPENAPI_PATH_ITEM, **schema["paths"]}
+        return schema
+
+    return document
 
 
 class JsonBodies:

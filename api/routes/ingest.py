@@ -4,19 +4,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request, Response
 from fastapi.concurrency import run_in_threadpool
+from redis.exceptions import RedisError
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from api import errors
 from api.body import read_body
-from api.deps import IngestCaller
+from api.deps import ingest_caller
+from api.errors import ApiError
 from api.formats import answers
 from api.formats.model import Decoded
 from api.ingest import Checked, Outcome, accept, check, count_ignored, decode_body
 from api.responses import OrjsonResponse
 from worker.settings import get_settings
 from worker.trace import TraceIn
-
-router = APIRouter(tags=["ingest"])
 
 
 def _inlined(node: Any, defs: dict[str, Any]) -> Any:
@@ -37,20 +40,54 @@ TRACE_BODY_SCHEMA: dict[str, Any] = {
 }
 
 
-_INGEST_ROUTE: dict[str, Any] = {
-    "status_code": 202,
-    "summary": "Accept traces: native, OTLP (protobuf or JSON), LiteLLM or Aperture hook",
-    "openapi_extra": {"requestBody": {"required": True,
-                                      "content": {"application/json": {"schema": TRACE_BODY_SCHEMA}}}},
-    "responses": {200: {}, 400: {}, 401: {}, 413: {}, 415: {}, 422: {}, 503: {}},
-}
+def _operation(method: str) -> dict[str, Any]:
+    statuses = {200: "OK (OTLP)", 400: "Bad Request", 401: "Unauthorized", 405: "Method Not Allowed",
+                413: "Content Too Large", 415: "Unsupported Media Type", 422: "Unprocessable Content",
+                503: "Service Unavailable"}
+    return {"tags": ["ingest"], "operationId": f"ingest_v1_traces_{method}",
+            "summary": "Accept traces: native, OTLP (protobuf or JSON), LiteLLM or Aperture hook",
+            "requestBody": {"required": True, "content": {"application/json": {"schema": TRACE_BODY_SCHEMA}}},
+            "responses": {"202": {"description": "Accepted: the traces are stored for delivery",
+                                  "content": {"application/json": {"schema": {}}}},
+                          **{str(status): {"description": text} for status, text in statuses.items()}}}
 
 
-@router.put("/v1/traces", **_INGEST_ROUTE)
-@router.post("/v1/traces", **_INGEST_ROUTE)
-async def ingest(request: Request, caller: IngestCaller) -> Response:
-    """What a request needs is read from the app's state, not from dependencies: each one FastAPI resolves costs
-    about as much as a Redis round trip."""
+PATH = "/v1/traces"
+OPENAPI_PATH_ITEM: dict[str, Any] = {"post": _operation("post"), "put": _operation("put")}
+"""The route as the app's OpenAPI document describes it (api/main.py adds it there)."""
+
+
+class Ingest:
+    """``POST`` and ``PUT`` on PATH, as plain ASGI in front of the FastAPI app (every other request goes on to it).
+
+    Ingest is the one route a gateway calls for every request it serves, so it skips what FastAPI wraps around each
+    route (its error and exception middleware, routing through every route, dependency solving, an exit stack per
+    request), which cost more than the route's own work for a single trace. Its errors are answered in the same
+    shape as every other route's (api/errors.py)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] != PATH:
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope, receive)
+        try:
+            if scope["method"] not in ("POST", "PUT"):
+                raise ApiError(405, "method_not_allowed", f"{scope['method']} {PATH}: send POST or PUT",
+                               headers={"Allow": "POST, PUT"})
+            response = await ingest(request)
+        except ApiError as exc:
+            response = errors.answer(request, exc)
+        except RedisError:
+            response = errors.store_unavailable()
+        await response(scope, receive, send)
+
+
+async def ingest(request: Request) -> Response:
+    """Accept a request's traces; what it needs is read from the app's state."""
+    caller = await ingest_caller(request)
     content_type = request.headers.get("content-type", "")
     if request.headers.get("x-test-connection", "").strip().lower() == "true":
         return answers.test_connection(content_type)

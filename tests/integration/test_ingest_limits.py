@@ -59,6 +59,17 @@ def test_a_body_that_is_not_json_is_422(small_ingest: httpx.Client) -> None:
     assert response.json()["error"]["code"] == "invalid_json"
 
 
+def test_ingest_takes_post_and_put_only_and_the_api_document_says_so(small_ingest: httpx.Client) -> None:
+    refused = small_ingest.get("/v1/traces")
+    assert refused.status_code == 405 and refused.headers["allow"] == "POST, PUT"
+    assert refused.json()["error"]["code"] == "method_not_allowed"
+    assert small_ingest.put("/v1/traces", json=make_trace(0)).status_code == 202
+    operations = small_ingest.get("/openapi.json").json()["paths"]["/v1/traces"]
+    assert sorted(operations) == ["post", "put"]
+    body = operations["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert "model" in body["oneOf"][0]["properties"] and "traces" in body["oneOf"][1]["properties"]
+
+
 def test_unreachable_redis_is_503_and_readyz_says_so(workdir: Path) -> None:
     env = stack.tracedrop_env(f"redis://127.0.0.1:{stack.free_port()}/0")
     server = stack.api(workdir, env)

@@ -44,7 +44,10 @@ def create_app(announce: Announce = celery_app.announce) -> FastAPI:
         redis.close()
 
     # /docs (Swagger UI) and /redoc from files in the fastapi-offline package: no CDN, so they work offline
-    app = FastAPIOffline(title="tracedrop", version="0.1.0", lifespan=lifespan, static_url="/docs-static")
+    # FastAPI's own OpenTelemetry is off: tracedrop's telemetry is /metrics and the access log, and the check for a
+    # configured provider cost every request more than its routing.
+    app = FastAPIOffline(title="tracedrop", version="0.1.0", lifespan=lifespan, static_url="/docs-static",
+                         telemetry={"tracing": False, "metrics": False, "logs": False})
     errors.install(app)
     for module in (workspaces, destinations, preview, destination_types, status, health, page):
         app.include_router(module.router)

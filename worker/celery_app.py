@@ -21,8 +21,9 @@ DELIVER = "tracedrop.deliver"
 
 def announce(destination_id: str, trace_ids: list[int]) -> None:
     """Tell the workers that a destination has traces due (``trace_ids`` first): a ``tracedrop.deliver`` message,
-    sent by name. Losing one loses nothing: the outbox keeps the traces and the reconciler announces them again."""
-    app.send_task(DELIVER, args=[destination_id, trace_ids])
+    sent by name, once: losing one loses nothing (the outbox keeps the traces and the reconciler announces them
+    again), so kombu's retries, dear on every publish, are not asked for."""
+    app.send_task(DELIVER, args=[destination_id, trace_ids], retry=False)
 
 
 def configure(celery: Celery = app) -> Celery:

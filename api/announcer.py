@@ -3,7 +3,8 @@
 destination every ``EVERY_S`` (naming up to ``MAX_IDS`` of the traces stored meanwhile, to be claimed first).
 
 A request never waits for the broker, and a publish (a kombu message, the dearest part of a one-trace request) is
-shared by every request of the interval. Losing an announcement loses nothing: the outbox holds the traces, and the
+shared by every request of the interval; requests to a destination already announced and being drained hand it
+nothing (worker/lua/accept.lua). Losing an announcement loses nothing: the outbox holds the traces, and the
 workers' reconciler announces whatever is owed and unannounced (docs/delivery.md).
 """
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import Counter, defaultdict
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,7 +18,7 @@ from api.formats.detect import decode
 from api.formats.model import Decoded, Item, TooMany, Undecodable
 from api.ingest_cache import Routings
 from worker import keys
-from worker.outbox import Guard, KeyRevoked, NotReplicated, Outbox, StaleRouting, WorkspaceFull
+from worker.outbox import Guard, KeyRevoked, NotReplicated, Outbox, StaleRouting, Stored, WorkspaceFull
 from worker.routing import discard_reason, owed_to
 from worker.settings import Settings
 from worker.store import Routing
@@ -178,10 +178,9 @@ def _store(stored: list[dict[str, Any]], bodies: list[bytes], routing: Routing, 
     discarded = Counter(discard_reason(routes, data) for data, (_, ids) in zip(stored, owed, strict=True) if not ids)
     ROOM.check(redis)
     per_trace = {r["id"] for r in routes if r.get("mode", "per_trace") == "per_trace"}
-    announced = [(body, [d for d in ids if d in per_trace]) for body, ids in owed]
     try:
-        trace_ids = outbox.accept(owed, workspace=workspace, replicas=replicas, cap=cap,
-                                  guard=Guard(routing.version, caller.key_digest))
+        saved = outbox.accept(owed, workspace=workspace, replicas=replicas, cap=cap,
+                              guard=Guard(routing.version, caller.key_digest), announcing=per_trace)
     except KeyRevoked:
         raise ApiError(401, "unauthorized", "unknown or revoked ingest key") from None
     except WorkspaceFull as exc:
@@ -189,21 +188,23 @@ def _store(stored: list[dict[str, Any]], bodies: list[bytes], routing: Routing, 
                        "sent before, try again once they took it", headers={"Retry-After": str(FULL_RETRY_AFTER)}
                        ) from None
     except NotReplicated as exc:  # stored and owed on the master: announced, so delivered if the master lives on
-        announce_new(announce, exc.trace_ids, announced)
+        announce_new(announce, exc.stored, owed)
         outbox.filtered(filtered)
         raise ApiError(503, "not_replicated", f"{exc}: the traces may still be delivered; send them again (a "
                        "per-trace object lands on the same key)", headers={"Retry-After": "1"}) from None
-    announce_new(announce, trace_ids, announced)
+    announce_new(announce, saved, owed)
     outbox.filtered(filtered)
     return Outcome(len(stored), len(stored) - discarded.total(), dict(discarded))
 
 
-def announce_new(announce: Announce, trace_ids: list[int], owed: list[tuple[bytes, list[str]]]) -> None:
-    """Each destination's new traces to the announcer (api/announcer.py), which sends them off the request."""
-    by_destination: dict[str, list[int]] = defaultdict(list)
-    for trace_id, (_, destinations) in zip(trace_ids, owed, strict=True):
+def announce_new(announce: Announce, stored: Stored, owed: list[tuple[bytes, list[str]]]) -> None:
+    """The new traces of each destination the accept said to announce, to the announcer (api/announcer.py), which
+    sends them off the request."""
+    by_destination: dict[str, list[int]] = {destination_id: [] for destination_id in stored.announce}
+    for trace_id, (_, destinations) in zip(stored.trace_ids, owed, strict=True):
         for destination_id in destinations:
-            by_destination[destination_id].append(trace_id)
+            if destination_id in by_destination:
+                by_destination[destination_id].append(trace_id)
     for destination_id, ids in by_destination.items():
         announce(destination_id, ids)
 

@@ -7,6 +7,8 @@ Per destination ``{id}``:
 - ``td:s:{id}`` stats: counters and state (``hold_until``, ``parked``, ``last_error``, ...).
 - ``td:r:{id}`` retrying: owed traces that failed at least once.
 - ``td:l:{id}`` lanes: drains in progress, each with a lease.
+- ``td:a:{id}`` announced: set when the workers were told of new traces, until a lane finds nothing due (or it
+  expires).
 - ``td:dl:{id}``, ``td:dr:{id}`` dead letters and their reasons; ``td:h:{id}`` the latency histogram.
 - ``td:b:{id}``, ``td:bm:{id}``, ``td:bl:{id}``, ``td:bk:{id}`` batch schedule, manifest, export lease, announced.
 - ``td:dest:{id}`` the saved destination; ``td:kick:{id}``, ``td:probe:{id}`` reconciler announcement throttles.
@@ -60,6 +62,10 @@ def retrying(destination_id: str) -> str:
 
 def lanes(destination_id: str) -> str:
     return f"td:l:{destination_id}"
+
+
+def announced(destination_id: str) -> str:
+    return f"td:a:{destination_id}"
 
 
 def dead_letters(destination_id: str) -> str:

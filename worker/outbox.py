@@ -22,6 +22,7 @@ traces are refused (503) when Redis is full.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -86,14 +87,26 @@ class Status:
 
 REPLICA_WAIT_MS = 1000
 """How long ingest waits for replicas to acknowledge new traces when ``TRACEDROP_REDIS_MIN_REPLICAS`` is set."""
+ANNOUNCED_MS = 1000
+"""How long a destination counts as announced when no lane found it with nothing due meanwhile: the most an
+announcement lost on its way (or a lane that died) delays the next."""
+
+
+@dataclass(frozen=True)
+class Stored:
+    """Traces an accept stored: their ids, and the destinations to announce them to (the others were announced
+    already and are being drained, or are not announced at all)."""
+
+    trace_ids: list[int]
+    announce: list[str]
 
 
 class NotReplicated(Exception):
     """Fewer replicas than required acknowledged new traces in time; they are stored on the master and owed."""
 
-    def __init__(self, trace_ids: list[int], acknowledged: int, required: int) -> None:
+    def __init__(self, stored: Stored, acknowledged: int, required: int) -> None:
         super().__init__(f"{acknowledged} of {required} replicas acknowledged within {REPLICA_WAIT_MS} ms")
-        self.trace_ids, self.acknowledged, self.required = trace_ids, acknowledged, required
+        self.stored, self.acknowledged, self.required = stored, acknowledged, required
 
 
 class WorkspaceFull(Exception):
@@ -131,8 +144,9 @@ class Outbox:
                                "probe_failed", "dead", "replay", "forget", "stale", "status", "bodies", "filtered")
 
     def accept(self, owed: list[tuple[bytes, list[str]]], *, workspace: str = "", replicas: int = 0,
-               cap: int = 0, guard: Guard | None = None) -> list[int]:
-        """Store traces with the destinations each is owed to, and count them, atomically; return their ids.
+               cap: int = 0, guard: Guard | None = None, announcing: Collection[str] = ()) -> Stored:
+        """Store traces with the destinations each is owed to, and count them, atomically; return their ids, and
+        which of the destinations ``announcing`` to announce them to (Stored.announce).
 
         Refused as a whole (a RedisError) when Redis is unreachable or full, and (WorkspaceFull) when the workspace's
         stored bytes already reach ``cap`` (0: no cap); a trace's bytes count once, however many destinations owe it,
@@ -148,38 +162,43 @@ class Outbox:
             traces += [self.codec.pack(body), len(destinations)]
             traces += [positions.setdefault(d, len(positions) + 1) for d in destinations]
         accept = self.scripts.accept
-        call: dict[str, Any] = {"sequence": keys.SEQUENCE, "destinations": keys.DESTINATIONS, "accepted": keys.ACCEPTED,
-                "stored": keys.STORED_BYTES, "samples": keys.DICTIONARY_SAMPLES,
-                "routes_version": keys.routes_version(workspace) if guard else "",
-                "ingest_key": keys.ingest_key(guard.key_digest) if guard else "",
-                "owed_and_stats": [key for d in positions for key in (keys.owed(d), keys.stats(d))],
-                "workspace": workspace, "cap": cap, "count": len(owed), "destination_ids": " ".join(positions),
-                "version": guard.version if guard else "", "keep_samples": self.codec.samples_wanted(),
-                "traces": traces}
+        call: dict[str, Any] = {
+            "sequence": keys.SEQUENCE, "destinations": keys.DESTINATIONS, "accepted": keys.ACCEPTED,
+            "stored": keys.STORED_BYTES, "samples": keys.DICTIONARY_SAMPLES,
+            "routes_version": keys.routes_version(workspace) if guard else "",
+            "ingest_key": keys.ingest_key(guard.key_digest) if guard else "",
+            "per_destination": [key for d in positions for key in (keys.owed(d), keys.stats(d), keys.announced(d))],
+            "workspace": workspace, "cap": cap, "count": len(owed), "destination_ids": " ".join(positions),
+            "version": guard.version if guard else "", "keep_samples": self.codec.samples_wanted(),
+            "announced": "".join("1" if d in announcing else "0" for d in positions), "announce_ms": ANNOUNCED_MS,
+            "traces": traces}
         if not replicas:
-            first = int(accept(**call))
+            reply = accept(**call)
         else:
             with self.redis.pipeline(transaction=False) as pipe:
                 accept(client=pipe, **call)
                 pipe.execute_command("WAIT", replicas, REPLICA_WAIT_MS)
-                first, acknowledged = pipe.execute()
-        if int(first) == -2:
+                reply, acknowledged = pipe.execute()
+        first = int(reply[0])
+        if first == -2:
             raise StaleRouting(workspace)
-        if int(first) == -3:
+        if first == -3:
             raise KeyRevoked(workspace)
-        if int(first) < 0:
+        if first < 0:
             raise WorkspaceFull(workspace, cap)
-        trace_ids = [int(first) + i for i in range(len(owed))]
+        ids = list(positions)
+        stored = Stored([first + i for i in range(len(owed))], [ids[int(at) - 1] for at in reply[1].split()])
         if replicas and int(acknowledged) < replicas:
-            raise NotReplicated(trace_ids, int(acknowledged), replicas)
-        return trace_ids
+            raise NotReplicated(stored, int(acknowledged), replicas)
+        return stored
 
     def claim(self, destination_id: str, lane: str, *, wanted: list[int], limit: int, lease_ms: int,
               lanes: int, trial: int) -> Claim:
         """Lease up to ``limit`` due traces (``wanted`` first) to ``lane``, if the destination takes one more lane
         (at most ``lanes``; one, and at most ``trial`` traces, while it is failing or was never written to)."""
         flat = self.scripts.claim(stats=keys.stats(destination_id), lanes=keys.lanes(destination_id),
-                                  owed=keys.owed(destination_id), token=lane, limit=limit, lease_ms=lease_ms,
+                                  owed=keys.owed(destination_id), announced=keys.announced(destination_id),
+                                  token=lane, limit=limit, lease_ms=lease_ms,
                                   lane_cap=lanes, trial=trial, wanted=wanted)
         outcome = flat[0].decode()
         if outcome != "ok":

@@ -94,7 +94,7 @@ def test_a_batch_destination_goes_through_the_same_transitions(
     assert shown(api_server, admin, workspace, destination) == HELD
 
     # a file written: healthy again, its record delivered, one file counted
-    [trace_id] = outbox.accept([(orjson.dumps({"id": "gen-state", "model": "m"}), [destination])])
+    [trace_id] = outbox.accept([(orjson.dumps({"id": "gen-state", "model": "m"}), [destination])]).trace_ids
     lease = batch.lease(destination)
     assert lease is not None
     try:

@@ -191,8 +191,9 @@ def test_the_deployment_trains_its_dictionary_and_delivers_bodies_stored_with_it
     Outbox(redis).scripts.accept(
         sequence=keys.SEQUENCE, destinations=keys.DESTINATIONS, accepted=keys.ACCEPTED, stored=keys.STORED_BYTES,
         samples=keys.DICTIONARY_SAMPLES, routes_version="", ingest_key="",
-        owed_and_stats=[keys.owed(per_trace), keys.stats(per_trace)], workspace=workspace, cap=0, count=1,
-        destination_ids=per_trace, version="", keep_samples=0, traces=[pack(orjson.dumps(older)), 1, 1])
+        per_destination=[keys.owed(per_trace), keys.stats(per_trace), keys.announced(per_trace)], workspace=workspace,
+        cap=0, count=1, destination_ids=per_trace, version="", keep_samples=0, announced="0", announce_ms=1000,
+        traces=[pack(orjson.dumps(older)), 1, 1])
     found = all_keys(s3, bucket, {key_of(i) for i in range(first, sent + 1)}, timeout=60)
     objects = s3.objects(bucket)
     assert orjson.loads(objects[key_of(sent)]) == build_document(older, privacy_mode=False)

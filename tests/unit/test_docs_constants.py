@@ -128,6 +128,7 @@ CLAIMS = {
     "announcer": Claim("docs/ingest.md", rf"a thread of each api process sends, at most every {Q}, one Celery message "
                        rf"per destination naming the traces stored meanwhile \(up to {Q} of them",
                        (ms(announcer.EVERY_S), announcer.MAX_IDS)),
+    "announced mark": Claim("docs/ingest.md", rf"The mark lasts at most {Q}: a message lost", (outbox.ANNOUNCED_MS,)),
     "announcer in performance": Claim("docs/performance.md", rf"a thread that sends one message per destination every "
                                       rf"{Q}", (ms(announcer.EVERY_S),)),
     "in flight in performance": Claim("docs/performance.md", rf"`TRACEDROP_MAX_INGEST_IN_FLIGHT` at its default {Q}",

@@ -1,15 +1,21 @@
 -- Lease up to limit due traces (wanted first) to the lane token, if the destination takes one more lane.
 -- {'ok', limit applied, tid, body, ...} under the lane (taken or renewed); otherwise {'parked'|'held'|'busy'|'empty'}
 -- and the caller holds no lane. A destination failing, slow or never yet written to gets one lane only; one failing
--- or never yet written to claims at most the trial limit at once.
--- KEYS: stats lanes owed
+-- or never yet written to claims at most the trial limit at once. Unless 'busy' (the lanes at work will find what
+-- comes next), it clears the destination's announced key when it claims nothing: the next trace accepted is
+-- announced anew (accept.lua).
+-- KEYS: stats lanes owed announced
 -- ARGV: token limit lease_ms lane_cap trial wanted...
 -- USES: now trace state
 -- FLAGS: allow-oom
-local stats, lanes, owed = KEYS[1], KEYS[2], KEYS[3]
+local stats, lanes, owed, announced = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local token = ARGV[1]
 local blocked, unproven, slow = state_claimable(stats)
-if blocked then redis.call('ZREM', lanes, token) return {blocked} end
+if blocked then
+  redis.call('ZREM', lanes, token)
+  redis.call('DEL', announced)
+  return {blocked}
+end
 redis.call('ZREMRANGEBYSCORE', lanes, '-inf', now)
 if not redis.call('ZSCORE', lanes, token) then
   local cap = tonumber(ARGV[4])
@@ -44,6 +50,10 @@ for _, tid in ipairs(claimed) do
     redis.call('ZREM', owed, tid)
   end
 end
-if #out == 2 then redis.call('ZREM', lanes, token) return {'empty'} end
+if #out == 2 then
+  redis.call('ZREM', lanes, token)
+  redis.call('DEL', announced)
+  return {'empty'}
+end
 redis.call('ZADD', lanes, lease, token)
 return out

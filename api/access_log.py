@@ -43,4 +43,5 @@ class AccessLog:
                 event["workspace"] = workspace
             event.update(scope.get("log", ()))
             event["ms"] = round((time.perf_counter() - started) * 1000, 2)
-            log.info("request", extra=event)
+            # the record made directly: ``log.info`` would walk the (deep) stack for a caller the line never shows
+            log.handle(log.makeRecord(log.name, logging.INFO, __file__, 0, "request", (), None, extra=event))

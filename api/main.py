@@ -55,8 +55,10 @@ def create_app(announce: Announce = celery_app.announce) -> FastAPI:
 
     app.add_middleware(SecurityHeaders)
     app.add_middleware(JsonBodies)
-    app.add_middleware(ingest.Ingest)  # ingest in front of FastAPI's routing (api/routes/ingest.py)
-    app.add_middleware(AccessLog)  # the outermost: its time and status are the client's
+    # Built here rather than at the first request, so that ingest (api/routes/ingest.py) is served in front of
+    # everything FastAPI wraps around its routes, error and telemetry middleware included; the access log is the
+    # outermost, its time and status the client's. No middleware can be added after this.
+    app.middleware_stack = AccessLog(ingest.Ingest(app.build_middleware_stack()))
     app.openapi = with_ingest(app.openapi)  # type: ignore[method-assign]
     return app
 

@@ -49,5 +49,10 @@ def test_connection(content_type: str) -> Response:
 def _encoded(answer: ExportTraceServiceResponse, encoding: str) -> Response:
     if encoding == "otlp_proto":
         return Response(answer.SerializeToString(), status_code=200, media_type=PROTOBUF)
-    return Response(json_format.MessageToJson(answer, indent=None).encode(), status_code=200,
-                    media_type="application/json")
+    body = _EMPTY_JSON if answer == _EMPTY else json_format.MessageToJson(answer, indent=None).encode()
+    return Response(body, status_code=200, media_type="application/json")
+
+
+_EMPTY = ExportTraceServiceResponse()
+_EMPTY_JSON = json_format.MessageToJson(_EMPTY, indent=None).encode()
+"""The answer when all is well, written once: protobuf's JSON printer costs more than the rest of the answer."""

@@ -54,8 +54,9 @@ def _operation(method: str) -> dict[str, Any]:
 
 
 PATH = "/v1/traces"
-THREADS = 40
-"""Threads that read, validate and store ingest requests, off the event loop (as many as Starlette's thread pool)."""
+THREADS = 8
+"""Threads that read, validate and store ingest requests, off the event loop: enough to keep Redis busy; more would
+only take the interpreter from the event loop, and every answer (a refusal under overload too) would wait."""
 _THREADS = ThreadPoolExecutor(THREADS, thread_name_prefix="ingest")
 """Ingest's own pool, entered with the event loop's ``run_in_executor``: the hop through anyio's thread pool (a
 capacity limiter, cancel scopes, an async library lookup) cost a single-trace request more than its Redis call."""
@@ -83,7 +84,8 @@ class Ingest:
             if scope["method"] not in ("POST", "PUT"):
                 raise ApiError(405, "method_not_allowed", f"{scope['method']} {PATH}: send POST or PUT",
                                headers={"Allow": "POST, PUT"})
-            response = await ingest(request)
+            with scope["app"].state.admission:  # first: under overload, the refusal is the one answer to make
+                response = await ingest(request)
         except ApiError as exc:
             response = errors.answer(request, exc)
         except RedisError:
@@ -98,20 +100,19 @@ async def ingest(request: Request) -> Response:
     if request.headers.get("x-test-connection", "").strip().lower() == "true":
         return answers.test_connection(content_type)
     state, settings = request.app.state, get_settings()
-    with state.admission:
-        raw = await read_body(request, settings.max_request_bytes)
+    raw = await read_body(request, settings.max_request_bytes)
 
-        def read_and_store() -> tuple[Decoded, Checked, Outcome]:
-            decoded = decode_body(raw, content_type, settings.max_traces_per_request)
-            checked = check(decoded, len(raw), settings)
-            accepted = accept(checked.traces, caller=caller, redis=state.redis, outbox=state.outbox,
-                              announce=state.announce, routings=state.routings,
-                              replicas=settings.redis_min_replicas, cap=settings.max_workspace_bytes)
-            if decoded.ignored:
-                count_ignored(state.redis, caller.workspace, decoded.ignored)
-            return decoded, checked, accepted
+    def read_and_store() -> tuple[Decoded, Checked, Outcome]:
+        decoded = decode_body(raw, content_type, settings.max_traces_per_request)
+        checked = check(decoded, len(raw), settings)
+        accepted = accept(checked.traces, caller=caller, redis=state.redis, outbox=state.outbox,
+                          announce=state.announce, routings=state.routings,
+                          replicas=settings.redis_min_replicas, cap=settings.max_workspace_bytes)
+        if decoded.ignored:
+            count_ignored(state.redis, caller.workspace, decoded.ignored)
+        return decoded, checked, accepted
 
-        decoded, checked, accepted = await asyncio.get_running_loop().run_in_executor(_THREADS, read_and_store)
+    decoded, checked, accepted = await asyncio.get_running_loop().run_in_executor(_THREADS, read_and_store)
     request.scope["log"] = {"workspace": caller.workspace, "format": decoded.format, "accepted": accepted.accepted,
                             "owed": accepted.owed, **({"discarded": accepted.discarded} if accepted.discarded else {}),
                             **({"refused": len(checked.problems)} if checked.problems else {}),

@@ -9,10 +9,10 @@ its remainder copied once per member; and at most ``MAX_GZIP_MEMBERS`` members.
 from __future__ import annotations
 
 import zlib
+from collections.abc import Mapping
 
-from fastapi import Request
 from fastapi.concurrency import run_in_threadpool
-from starlette.requests import ClientDisconnect
+from starlette.types import Receive
 
 from api.errors import ApiError
 
@@ -27,32 +27,35 @@ _FIRST_SLICE, _LAST_SLICE = 1 << 14, 1 << 20
 unread (``unused_data``, ``unconsumed_tail``), so a member costs at most twice its own length or the first slice."""
 
 
-async def read_body(request: Request, limit: int) -> bytes:
-    """The body as sent, inflated when ``Content-Encoding`` says gzip or deflate; 413 past ``limit``."""
-    encoding = request.headers.get("content-encoding", "identity").strip().lower()
+async def read_body(headers: Mapping[str, str], receive: Receive, limit: int) -> bytes:
+    """The body as sent, inflated when ``Content-Encoding`` says gzip or deflate; 413 past ``limit``. ``headers``
+    by lower-case name."""
+    encoding = headers.get("content-encoding", "identity").strip().lower()
     if encoding not in ("identity", "", *_WBITS):
         raise ApiError(415, "unsupported_encoding",
                        f"Content-Encoding: {encoding} is not supported; send gzip, deflate or no encoding",
                        field="content-encoding")
-    raw = await read_limited(request, limit)
+    raw = await read_limited(headers, receive, limit)
     return await run_in_threadpool(inflate, raw, encoding, limit) if encoding in _WBITS else raw
 
 
-async def read_limited(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length")
+async def read_limited(headers: Mapping[str, str], receive: Receive, limit: int) -> bytes:
+    declared = headers.get("content-length")
     if declared and declared.isascii() and declared.isdigit() and int(declared) > limit:
         raise ApiError(413, "request_too_large", f"request body is {declared} bytes; at most {limit}")
     chunks: list[bytes] = []
     size = 0
-    try:
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > limit:
-                raise ApiError(413, "request_too_large", f"request body is over {limit} bytes")
-            chunks.append(chunk)
-    except ClientDisconnect:  # the client left, or the server closed a stalled body (api/server.py)
-        raise ApiError(400, "client_disconnected", "the connection closed before the body was complete") from None
-    return b"".join(chunks)
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":  # the client left, or the server closed a stalled body
+            raise ApiError(400, "client_disconnected", "the connection closed before the body was complete")
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise ApiError(413, "request_too_large", f"request body is over {limit} bytes")
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
 
 
 def inflate(raw: bytes, encoding: str, limit: int) -> bytes:

@@ -10,14 +10,11 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Path, Request
-from fastapi.concurrency import run_in_threadpool
 from redis import Redis
 
 from api.errors import ApiError
-from api.ingest_cache import IngestKeys
 from api.lockout import Locked, Lockout, client_of, same_token
 from api.page import session
-from worker import store
 from worker.outbox import Outbox
 from worker.settings import Settings, get_settings
 
@@ -60,7 +57,12 @@ Workspace = Annotated[str, Path(pattern=WORKSPACE_PATTERN, description="Workspac
 
 
 def bearer(request: Request) -> str:
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    return bearer_token(request.headers.get("authorization", ""))
+
+
+def bearer_token(authorization: str) -> str:
+    """The token of an ``Authorization: Bearer <token>`` header's value; 401 for anything else."""
+    scheme, _, token = authorization.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise ApiError(401, "unauthorized", "send Authorization: Bearer <token>")
     return token.strip()
@@ -95,12 +97,6 @@ def require_admin(request: Request, settings: SettingsDep, redis: RedisDep, lock
     verified_bearer(request, lockout, admin_token, what="admin token")
 
 
-def ingest_key(request: Request) -> str:
-    """``Authorization: Bearer <key>``, or ``X-Api-Key: <key>`` (Aperture's and some gateways' way)."""
-    key = request.headers.get("x-api-key", "").strip()
-    return key or bearer(request)
-
-
 @dataclass(frozen=True)
 class Caller:
     """Who sent an ingest request: the workspace its key belongs to, and the key's digest."""
@@ -109,15 +105,4 @@ class Caller:
     key_digest: str
 
 
-async def ingest_caller(request: Request) -> Caller:
-    """The key's workspace, as this process read it lately (api/ingest_cache.py), else read now (off the loop)."""
-    digest = store.key_digest(ingest_key(request))
-    known: IngestKeys = request.app.state.ingest_keys
-    workspace = known.kept(digest) or await run_in_threadpool(known.workspace, request.app.state.redis, digest)
-    if workspace is None:
-        raise ApiError(401, "unauthorized", "unknown or revoked ingest key")
-    return Caller(workspace, digest)
-
-
 Admin = Depends(require_admin)
-IngestCaller = Annotated[Caller, Depends(ingest_caller)]

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
-import threading
 import time
 from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 from redis import Redis
@@ -111,6 +113,24 @@ class Outcome:
                          for why, count in self.discarded.items())
 
 
+THREADS = 8
+"""Threads that do ingest's work off the event loop (a large body's reading and storing, and what Redis is asked
+outside the accept script): enough to keep Redis busy; more would only take the interpreter from the event loop,
+and every answer (a refusal under overload too) would wait."""
+_THREADS = ThreadPoolExecutor(THREADS, thread_name_prefix="ingest")
+INLINE_BYTES = 64 * 1024
+"""Bodies up to this size are read, validated and stored on the event loop, the accept script sent with the
+asyncio Redis client: for a trace or a few, the hop to a thread and back cost more than the work. A larger body is
+read and stored in a thread, so the loop never stalls on one."""
+
+T = TypeVar("T")
+
+
+async def in_thread(work: Callable[[], T]) -> T:
+    """``work()`` in one of ingest's threads, awaited on the event loop."""
+    return await asyncio.get_running_loop().run_in_executor(_THREADS, work)
+
+
 class Room:
     """Whether Redis has room for new traces. Above HIGH_WATER of ``maxmemory`` ingest answers 503, so the memory
     left is for what drains the backlog (Celery messages, leases, settling), never for more backlog."""
@@ -120,19 +140,17 @@ class Room:
     """Seconds between two reads of Redis's memory figures (per API process)."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
         self._read_at = -self.EVERY
         self._full = False
 
-    def check(self, redis: Redis) -> None:
-        with self._lock:
-            if time.monotonic() - self._read_at >= self.EVERY:
-                memory = redis.info("memory")
-                limit = int(memory.get("maxmemory", 0))
-                self._full = limit > 0 and int(memory["used_memory"]) > self.HIGH_WATER * limit
-                self._read_at = time.monotonic()
-            full = self._full
-        if full:
+    async def check(self, redis: Redis) -> None:
+        """503 ``store_full`` when Redis was nearly full at its last read; read again (in a thread) every EVERY."""
+        if time.monotonic() - self._read_at >= self.EVERY:
+            self._read_at = time.monotonic()  # on the loop: the requests meanwhile go by the last read
+            memory = await in_thread(lambda: redis.info("memory"))
+            limit = int(memory.get("maxmemory", 0))
+            self._full = limit > 0 and int(memory["used_memory"]) > self.HIGH_WATER * limit
+        if self._full:
             raise ApiError(503, "store_full", "Redis is nearly full: nothing was stored; the backlog is draining, "
                            "try again shortly", headers={"Retry-After": "5"})
 
@@ -146,41 +164,65 @@ ROUTING_ATTEMPTS = 3
 """Accepts tried with a routing read anew, when the workspace's routing changes under each (then 503)."""
 
 
-def accept(traces: list[TraceIn], *, caller: Caller, redis: Redis, outbox: Outbox, announce: Announce,
-           routings: Routings, replicas: int = 0, cap: int = 0) -> Outcome:
+@dataclass(frozen=True)
+class Accepting:
+    """What accepting traces works with: one api process's clients, caches and announcer, and its settings."""
+
+    redis: Redis
+    outbox: Outbox
+    routings: Routings
+    announce: Announce
+    replicas: int = 0
+    cap: int = 0
+
+
+async def accept(traces: list[TraceIn], *, caller: Caller, accepting: Accepting, inline: bool) -> Outcome:
     """Store each valid trace with the destinations it is owed to; say how many were, and why the others were
     not. 503 ``workspace_full`` when the workspace holds ``cap`` stored bytes already (0: no cap); 401 when the key
-    was revoked meanwhile."""
+    was revoked meanwhile. ``inline``: the traces are packed and stored on the event loop (a few, small), else in a
+    thread."""
     if not traces:
         return Outcome()
-    workspace = caller.workspace
-    stored = [stored_form(trace) for trace in traces]
-    bodies = [orjson.dumps(data) for data in stored]
+    workspace, redis, routings = caller.workspace, accepting.redis, accepting.routings
+
+    def forms() -> tuple[list[dict[str, Any]], list[bytes]]:
+        stored = [stored_form(trace) for trace in traces]
+        return stored, [orjson.dumps(data) for data in stored]
+
+    stored, bodies = forms() if inline else await in_thread(forms)
     for _ in range(ROUTING_ATTEMPTS):
-        routing = routings.routing(redis, workspace)
+        routing = routings.kept(workspace)
+        if routing is None:
+            routing = await in_thread(lambda: routings.routing(redis, workspace))
         if not routing.enabled:
-            redis.hincrby(keys.DISCARDED, workspace, len(traces))
+            await in_thread(lambda: redis.hincrby(keys.DISCARDED, workspace, len(traces)))
             return Outcome(len(traces), 0, {"broadcast_off": len(traces)})
         try:
-            return _store(stored, bodies, routing, caller=caller, redis=redis, outbox=outbox, announce=announce,
-                          replicas=replicas, cap=cap)
+            return await _store(stored, bodies, routing, caller=caller, accepting=accepting, inline=inline)
         except StaleRouting:
             routings.forget(workspace)
     raise ApiError(503, "routing_changing", "the workspace's destinations changed while the traces were stored, "
                    f"{ROUTING_ATTEMPTS} times: nothing was stored, try again", headers={"Retry-After": "1"})
 
 
-def _store(stored: list[dict[str, Any]], bodies: list[bytes], routing: Routing, *, caller: Caller, redis: Redis,
-           outbox: Outbox, announce: Announce, replicas: int, cap: int) -> Outcome:
-    workspace, routes = caller.workspace, routing.routes
+async def _store(stored: list[dict[str, Any]], bodies: list[bytes], routing: Routing, *, caller: Caller,
+                 accepting: Accepting, inline: bool) -> Outcome:
+    workspace, routes, outbox = caller.workspace, routing.routes, accepting.outbox
     owed_ids, filtered = owed_to(routes, stored)
     owed = [(body, ids) for body, ids in zip(bodies, owed_ids, strict=True)]
     discarded = Counter(discard_reason(routes, data) for data, (_, ids) in zip(stored, owed, strict=True) if not ids)
-    ROOM.check(redis)
-    per_trace = {r["id"] for r in routes if r.get("mode", "per_trace") == "per_trace"}
+    await ROOM.check(accepting.redis)
+    options: dict[str, Any] = {
+        "workspace": workspace, "replicas": accepting.replicas, "cap": accepting.cap,
+        "guard": Guard(routing.version, caller.key_digest),
+        "announcing": {r["id"] for r in routes if r.get("mode", "per_trace") == "per_trace"}}
     try:
-        saved = outbox.accept(owed, workspace=workspace, replicas=replicas, cap=cap,
-                              guard=Guard(routing.version, caller.key_digest), announcing=per_trace)
+        if inline:
+            if outbox.codec.due():
+                await in_thread(outbox.codec.current)  # Redis asked for a newer dictionary off the loop
+            saved = await outbox.accept_async(owed, **options)
+        else:
+            saved = await in_thread(lambda: outbox.accept(owed, **options))
     except KeyRevoked:
         raise ApiError(401, "unauthorized", "unknown or revoked ingest key") from None
     except WorkspaceFull as exc:
@@ -188,13 +230,18 @@ def _store(stored: list[dict[str, Any]], bodies: list[bytes], routing: Routing, 
                        "sent before, try again once they took it", headers={"Retry-After": str(FULL_RETRY_AFTER)}
                        ) from None
     except NotReplicated as exc:  # stored and owed on the master: announced, so delivered if the master lives on
-        announce_new(announce, exc.stored, owed)
-        outbox.filtered(filtered)
+        announce_new(accepting.announce, exc.stored, owed)
+        await _count_filtered(outbox, filtered)
         raise ApiError(503, "not_replicated", f"{exc}: the traces may still be delivered; send them again (a "
                        "per-trace object lands on the same key)", headers={"Retry-After": "1"}) from None
-    announce_new(announce, saved, owed)
-    outbox.filtered(filtered)
+    announce_new(accepting.announce, saved, owed)
+    await _count_filtered(outbox, filtered)
     return Outcome(len(stored), len(stored) - discarded.total(), dict(discarded))
+
+
+async def _count_filtered(outbox: Outbox, filtered: dict[str, int]) -> None:
+    if filtered:
+        await in_thread(lambda: outbox.filtered(filtered))
 
 
 def announce_new(announce: Announce, stored: Stored, owed: list[tuple[bytes, list[str]]]) -> None:
@@ -209,6 +256,6 @@ def announce_new(announce: Announce, stored: Stored, owed: list[tuple[bytes, lis
         announce(destination_id, ids)
 
 
-def count_ignored(redis: Redis, workspace: str, count: int) -> None:
+async def count_ignored(redis: Redis, workspace: str, count: int) -> None:
     """Spans that were not LLM requests (``tracedrop_spans_ignored_total``)."""
-    redis.hincrby(keys.SPANS_IGNORED, workspace, count)
+    await in_thread(lambda: redis.hincrby(keys.SPANS_IGNORED, workspace, count))

@@ -57,6 +57,10 @@ class Routings:
         self._found: dict[str, Routing] = {}
         self._lock = threading.Lock()
 
+    def kept(self, workspace: str) -> Routing | None:
+        """The workspace's routing as last read with broadcast on; None when it must be read."""
+        return self._found.get(workspace)
+
     def routing(self, redis: Redis, workspace: str) -> Routing:
         """The workspace's routing as last read with broadcast on, else read now."""
         found = self._found.get(workspace)

@@ -19,6 +19,7 @@ from api.access_log import AccessLog
 from api.admission import Admission
 from api.announcer import Announcer
 from api.deps import Announce
+from api.ingest import Accepting
 from api.ingest_cache import IngestKeys, Routings
 from api.lockout import Lockout
 from api.page import routes as page
@@ -41,6 +42,7 @@ def create_app(announce: Announce = celery_app.announce) -> FastAPI:
         announcer = attach(app, redis, announce, settings)
         yield
         announcer.close()
+        await app.state.outbox.aredis.aclose()
         redis.close()
 
     # /docs (Swagger UI) and /redoc from files in the fastapi-offline package: no CDN, so they work offline
@@ -117,11 +119,15 @@ def attach(app: FastAPI, redis: Redis, announce: Announce, settings: Settings) -
     """Put in the app's state what requests read from it: Redis, the outbox, the lockout, what ingest keeps between
     requests, its admission and the announcer (returned: close it when the app stops)."""
     app.state.redis = redis
-    app.state.outbox = Outbox(redis)
+    aredis = redis_client.connect_async(settings.redis_url, socket_timeout=5, socket_connect_timeout=3,
+                                        max_connections=128)
+    app.state.outbox = outbox = Outbox(redis, aredis)
     app.state.lockout = Lockout(redis)
-    app.state.ingest_keys, app.state.routings = IngestKeys(), Routings()
+    app.state.ingest_keys = IngestKeys()
     app.state.admission = Admission(settings.max_ingest_in_flight)
     app.state.announce = announcer = Announcer(announce)
+    app.state.accepting = Accepting(redis, outbox, Routings(), announcer, replicas=settings.redis_min_replicas,
+                                    cap=settings.max_workspace_bytes)
     return announcer
 
 

@@ -74,6 +74,10 @@ class Bodies:
         self.redis = redis
         self._current: tuple[float, Dictionary | None] = (float("-inf"), None)
 
+    def due(self) -> bool:
+        """Whether ``current()`` would read Redis (an asyncio caller calls it off its event loop first)."""
+        return time.monotonic() - self._current[0] >= REFRESH_S
+
     def current(self) -> Dictionary | None:
         """The deployment's current dictionary (as known for up to ``REFRESH_S``), or None before it has one."""
         checked, dictionary = self._current

@@ -28,6 +28,7 @@ from typing import Any
 
 import orjson
 from redis import Redis
+from redis.asyncio import Redis as AsyncRedis
 
 from worker import keys
 from worker.bodies import Bodies
@@ -134,14 +135,31 @@ class Guard:
     key_digest: str
 
 
+def _stored(reply: list[Any], acknowledged: int | None, call: dict[str, Any], replicas: int) -> Stored:
+    """What the accept script's ``reply`` says (accept.lua), as Stored or the exception it means."""
+    first, workspace = int(reply[0]), call["workspace"]
+    if first == -2:
+        raise StaleRouting(workspace)
+    if first == -3:
+        raise KeyRevoked(workspace)
+    if first < 0:
+        raise WorkspaceFull(workspace, call["cap"])
+    ids = call["destination_ids"].split()
+    stored = Stored([first + i for i in range(call["count"])], [ids[int(at) - 1] for at in reply[1].split()])
+    if replicas and int(acknowledged or 0) < replicas:
+        raise NotReplicated(stored, int(acknowledged or 0), replicas)
+    return stored
+
+
 class Outbox:
     """What each destination is owed, and every change to it."""
 
-    def __init__(self, redis: Redis) -> None:
-        self.redis = redis
+    def __init__(self, redis: Redis, aredis: AsyncRedis | None = None) -> None:
+        self.redis, self.aredis = redis, aredis
         self.codec = Bodies(redis)
         self.scripts = Scripts(redis, "accept", "claim", "renew", "release", "delivered", "retry", "park", "resume",
-                               "probe_failed", "dead", "replay", "forget", "stale", "status", "bodies", "filtered")
+                               "probe_failed", "dead", "replay", "forget", "stale", "status", "bodies", "filtered",
+                               aredis=aredis)
 
     def accept(self, owed: list[tuple[bytes, list[str]]], *, workspace: str = "", replicas: int = 0,
                cap: int = 0, guard: Guard | None = None, announcing: Collection[str] = ()) -> Stored:
@@ -156,13 +174,38 @@ class Outbox:
         StaleRouting or KeyRevoked when it does not hold, nothing stored. While the deployment has no compression
         dictionary, the bodies of owed traces are kept as its samples (worker/bodies.py) by the same script.
         """
+        call = self._accept_call(owed, workspace, cap, guard, announcing)
+        if not replicas:
+            return _stored(self.scripts.accept(**call), None, call, replicas)
+        with self.redis.pipeline(transaction=False) as pipe:
+            self.scripts.accept(client=pipe, **call)
+            pipe.execute_command("WAIT", replicas, REPLICA_WAIT_MS)
+            reply, acknowledged = pipe.execute()
+        return _stored(reply, acknowledged, call, replicas)
+
+    async def accept_async(self, owed: list[tuple[bytes, list[str]]], *, workspace: str = "", replicas: int = 0,
+                           cap: int = 0, guard: Guard | None = None, announcing: Collection[str] = ()) -> Stored:
+        """``accept`` on the asyncio client. The bodies are packed with the dictionary this process knows: when
+        ``codec.due()``, call ``codec.current()`` off the event loop first."""
+        if self.aredis is None:
+            raise TypeError("this outbox has no asyncio client")
+        call = self._accept_call(owed, workspace, cap, guard, announcing)
+        if not replicas:
+            return _stored(await self.scripts.accept.run_async(**call), None, call, replicas)
+        async with self.aredis.pipeline(transaction=False) as pipe:
+            await self.scripts.accept.run_async(client=pipe, **call)
+            pipe.execute_command("WAIT", replicas, REPLICA_WAIT_MS)
+            reply, acknowledged = await pipe.execute()
+        return _stored(reply, acknowledged, call, replicas)
+
+    def _accept_call(self, owed: list[tuple[bytes, list[str]]], workspace: str, cap: int, guard: Guard | None,
+                     announcing: Collection[str]) -> dict[str, Any]:
         positions: dict[str, int] = {}
         traces: list[Any] = []
         for body, destinations in owed:
             traces += [self.codec.pack(body), len(destinations)]
             traces += [positions.setdefault(d, len(positions) + 1) for d in destinations]
-        accept = self.scripts.accept
-        call: dict[str, Any] = {
+        return {
             "sequence": keys.SEQUENCE, "destinations": keys.DESTINATIONS, "accepted": keys.ACCEPTED,
             "stored": keys.STORED_BYTES, "samples": keys.DICTIONARY_SAMPLES,
             "routes_version": keys.routes_version(workspace) if guard else "",
@@ -172,25 +215,6 @@ class Outbox:
             "version": guard.version if guard else "", "keep_samples": self.codec.samples_wanted(),
             "announced": "".join("1" if d in announcing else "0" for d in positions), "announce_ms": ANNOUNCED_MS,
             "traces": traces}
-        if not replicas:
-            reply = accept(**call)
-        else:
-            with self.redis.pipeline(transaction=False) as pipe:
-                accept(client=pipe, **call)
-                pipe.execute_command("WAIT", replicas, REPLICA_WAIT_MS)
-                reply, acknowledged = pipe.execute()
-        first = int(reply[0])
-        if first == -2:
-            raise StaleRouting(workspace)
-        if first == -3:
-            raise KeyRevoked(workspace)
-        if first < 0:
-            raise WorkspaceFull(workspace, cap)
-        ids = list(positions)
-        stored = Stored([first + i for i in range(len(owed))], [ids[int(at) - 1] for at in reply[1].split()])
-        if replicas and int(acknowledged) < replicas:
-            raise NotReplicated(stored, int(acknowledged), replicas)
-        return stored
 
     def claim(self, destination_id: str, lane: str, *, wanted: list[int], limit: int, lease_ms: int,
               lanes: int, trial: int) -> Claim:

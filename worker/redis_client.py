@@ -18,6 +18,8 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from redis import Redis
+from redis.asyncio import Redis as AsyncRedis
+from redis.asyncio.sentinel import Sentinel as AsyncSentinel
 from redis.sentinel import Sentinel
 
 SENTINEL_SCHEME = "redis+sentinel"
@@ -70,6 +72,20 @@ def connect(url: str, *, socket_timeout: float, socket_connect_timeout: float, *
         return Redis.from_url(target, **timeouts, **options)
     sentinel = Sentinel(list(target.sentinels), sentinel_kwargs=dict(timeouts), socket_timeout=socket_timeout,
                         socket_connect_timeout=socket_connect_timeout)
+    return sentinel.master_for(target.master, db=target.db, username=target.username, password=target.password,
+                               socket_timeout=socket_timeout, socket_connect_timeout=socket_connect_timeout,
+                               **options)
+
+
+def connect_async(url: str, *, socket_timeout: float, socket_connect_timeout: float, **options: Any) -> AsyncRedis:
+    """The same as ``connect``, for asyncio (ingest's accept, on the api's event loop)."""
+    target = parse(url)
+    timeouts = {"socket_timeout": socket_timeout, "socket_connect_timeout": socket_connect_timeout}
+    if isinstance(target, str):
+        return AsyncRedis.from_url(target, socket_timeout=socket_timeout,  # type: ignore[no-any-return]
+                                   socket_connect_timeout=socket_connect_timeout, **options)
+    sentinel = AsyncSentinel(list(target.sentinels), sentinel_kwargs=dict(timeouts), socket_timeout=socket_timeout,
+                             socket_connect_timeout=socket_connect_timeout)
     return sentinel.master_for(target.master, db=target.db, username=target.username, password=target.password,
                                socket_timeout=socket_timeout, socket_connect_timeout=socket_connect_timeout,
                                **options)

@@ -21,6 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from redis import Redis
+from redis.asyncio import Redis as AsyncRedis
+from redis.asyncio.client import Pipeline as AsyncPipeline
 from redis.client import Pipeline
 
 from worker import keys
@@ -70,28 +72,41 @@ def _flatten(names: tuple[str, ...], given: dict[str, Any]) -> list[Any]:
 
 
 class Script:
-    """One registered script, called with its keys and arguments by name."""
+    """One registered script, called with its keys and arguments by name: ``script(...)`` on the Redis client it was
+    registered on (or a pipeline of it), ``await script.run_async(...)`` on the asyncio one."""
 
-    def __init__(self, redis: Redis, name: str) -> None:
+    def __init__(self, redis: Redis, name: str, aredis: AsyncRedis | None = None) -> None:
         self.name = name
         self.terms = contract((FOLDER / f"{name}.lua").read_text())
         self._script = redis.register_script(source(name))
+        self._async = aredis.register_script(source(name)) if aredis is not None else None
 
     def __call__(self, *, client: Redis | Pipeline | None = None, **given: Any) -> Any:
+        script_keys, args = self._arguments(given)
+        return self._script(keys=script_keys, args=args, client=client)
+
+    async def run_async(self, *, client: AsyncPipeline | None = None, **given: Any) -> Any:
+        if self._async is None:
+            raise TypeError(f"{self.name}.lua is not registered on an asyncio client")
+        script_keys, args = self._arguments(given)
+        return await self._async(keys=script_keys, args=args, client=client)
+
+    def _arguments(self, given: dict[str, Any]) -> tuple[list[Any], list[Any]]:
         expected = {n.removesuffix("...") for n in self.terms.keys + self.terms.args}
         if set(given) != expected:
             missing, unknown = sorted(expected - set(given)), sorted(set(given) - expected)
             raise TypeError(f"{self.name}.lua: missing {missing}, unknown {unknown}")
         script_keys = _flatten(self.terms.keys, given)
-        return self._script(keys=script_keys, args=_flatten(self.terms.args, given), client=client)
+        return script_keys, _flatten(self.terms.args, given)
 
 
 class Scripts:
-    """The scripts one component uses, registered on its Redis client: ``Scripts(redis, "claim", ...).claim``."""
+    """The scripts one component uses, registered on its Redis client (and asyncio client, when it has one):
+    ``Scripts(redis, "claim", ...).claim``."""
 
-    def __init__(self, redis: Redis, *names: str) -> None:
+    def __init__(self, redis: Redis, *names: str, aredis: AsyncRedis | None = None) -> None:
         for name in names:
-            setattr(self, name, Script(redis, name))
+            setattr(self, name, Script(redis, name, aredis))
 
     def __getattr__(self, name: str) -> Script:
         raise AttributeError(f"script {name!r} is not registered here")

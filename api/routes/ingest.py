@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from redis import Redis
 from redis.exceptions import RedisError
 from starlette.requests import Request
 from starlette.responses import Response
@@ -13,12 +12,14 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api import errors
 from api.body import read_body
-from api.deps import ingest_caller
+from api.deps import Caller, bearer_token
 from api.errors import ApiError
 from api.formats import answers
 from api.formats.model import Decoded
-from api.ingest import Checked, Outcome, accept, check, count_ignored, decode_body
+from api.ingest import INLINE_BYTES, Checked, accept, check, count_ignored, decode_body, in_thread
+from api.ingest_cache import IngestKeys
 from api.responses import OrjsonResponse
+from worker import store
 from worker.settings import get_settings
 from worker.trace import TraceIn
 
@@ -54,12 +55,6 @@ def _operation(method: str) -> dict[str, Any]:
 
 
 PATH = "/v1/traces"
-THREADS = 8
-"""Threads that read, validate and store ingest requests, off the event loop: enough to keep Redis busy; more would
-only take the interpreter from the event loop, and every answer (a refusal under overload too) would wait."""
-_THREADS = ThreadPoolExecutor(THREADS, thread_name_prefix="ingest")
-"""Ingest's own pool, entered with the event loop's ``run_in_executor``: the hop through anyio's thread pool (a
-capacity limiter, cancel scopes, an async library lookup) cost a single-trace request more than its Redis call."""
 OPENAPI_PATH_ITEM: dict[str, Any] = {"post": _operation("post"), "put": _operation("put")}
 """The route as the app's OpenAPI document describes it (api/main.py adds it there)."""
 
@@ -85,7 +80,7 @@ class Ingest:
                 raise ApiError(405, "method_not_allowed", f"{scope['method']} {PATH}: send POST or PUT",
                                headers={"Allow": "POST, PUT"})
             with scope["app"].state.admission:  # first: under overload, the refusal is the one answer to make
-                response = await ingest(request)
+                response = await ingest(scope, receive)
         except ApiError as exc:
             response = errors.answer(request, exc)
         except RedisError:
@@ -93,30 +88,39 @@ class Ingest:
         await response(scope, receive, send)
 
 
-async def ingest(request: Request) -> Response:
-    """Accept a request's traces; what it needs is read from the app's state."""
-    caller = await ingest_caller(request)
-    content_type = request.headers.get("content-type", "")
-    if request.headers.get("x-test-connection", "").strip().lower() == "true":
+async def ingest(scope: Scope, receive: Receive) -> Response:
+    """Accept a request's traces; what it needs is read from the app's state, and from its headers, read once."""
+    headers = {name.decode("latin-1"): value.decode("latin-1") for name, value in reversed(scope["headers"])}
+    state, settings = scope["app"].state, get_settings()
+    caller = await caller_of(headers, state.ingest_keys, state.redis)
+    content_type = headers.get("content-type", "")
+    if headers.get("x-test-connection", "").strip().lower() == "true":
         return answers.test_connection(content_type)
-    state, settings = request.app.state, get_settings()
-    raw = await read_body(request, settings.max_request_bytes)
+    raw = await read_body(headers, receive, settings.max_request_bytes)
+    inline = len(raw) <= INLINE_BYTES
 
-    def read_and_store() -> tuple[Decoded, Checked, Outcome]:
+    def read() -> tuple[Decoded, Checked]:
         decoded = decode_body(raw, content_type, settings.max_traces_per_request)
-        checked = check(decoded, len(raw), settings)
-        accepted = accept(checked.traces, caller=caller, redis=state.redis, outbox=state.outbox,
-                          announce=state.announce, routings=state.routings,
-                          replicas=settings.redis_min_replicas, cap=settings.max_workspace_bytes)
-        if decoded.ignored:
-            count_ignored(state.redis, caller.workspace, decoded.ignored)
-        return decoded, checked, accepted
+        return decoded, check(decoded, len(raw), settings)
 
-    decoded, checked, accepted = await asyncio.get_running_loop().run_in_executor(_THREADS, read_and_store)
-    request.scope["log"] = {"workspace": caller.workspace, "format": decoded.format, "accepted": accepted.accepted,
+    decoded, checked = read() if inline else await in_thread(read)
+    accepted = await accept(checked.traces, caller=caller, accepting=state.accepting, inline=inline)
+    if decoded.ignored:
+        await count_ignored(state.redis, caller.workspace, decoded.ignored)
+    scope["log"] = {"workspace": caller.workspace, "format": decoded.format, "accepted": accepted.accepted,
                             "owed": accepted.owed, **({"discarded": accepted.discarded} if accepted.discarded else {}),
                             **({"refused": len(checked.problems)} if checked.problems else {}),
                             **({"ignored": decoded.ignored} if decoded.ignored else {})}
     if decoded.answer == "json":
         return OrjsonResponse(accepted.answer(), status_code=202)
     return answers.otlp_success(decoded.answer, checked.problems, ignored=decoded.ignored, warning=accepted.warning())
+
+
+async def caller_of(headers: dict[str, str], known: IngestKeys, redis: Redis) -> Caller:
+    """The workspace of the request's ingest key (``Authorization: Bearer <key>``, or ``X-Api-Key: <key>``,
+    Aperture's and some gateways' way), as this process read it lately (api/ingest_cache.py), else read now."""
+    digest = store.key_digest(headers.get("x-api-key", "").strip() or bearer_token(headers.get("authorization", "")))
+    workspace = known.kept(digest) or await in_thread(lambda: known.workspace(redis, digest))
+    if workspace is None:
+        raise ApiError(401, "unauthorized", "unknown or revoked ingest key")
+    return Caller(workspace, digest)

@@ -4,7 +4,9 @@ API still applies to the very next trace, and a revoked key stores nothing from 
 from __future__ import annotations
 
 import httpx
+import orjson
 
+from api.ingest import INLINE_BYTES
 from tests import stack
 from tests.conftest import make_trace
 
@@ -93,3 +95,25 @@ def test_a_revoked_key_stores_nothing_from_the_next_request(
         refused = post(ingest)
     assert refused.status_code == 401 and refused.json()["error"]["code"] == "unauthorized"
     assert accepted(admin, workspace, destination) == 1
+
+
+def test_a_large_request_is_routed_and_stored_as_a_small_one_is(
+        admin: stack.Admin, workspace: str, ingest: httpx.Client, s3: stack.SeaweedFS, bucket: str) -> None:
+    # Given a destination that refuses the traces of one gateway key
+    destination = admin.destination(workspace, stack.s3_body(s3, bucket, mode="batch", every=86400,
+                                                             exclude_api_key_names=["gateway"]))["id"]
+
+    def batch(count: int, padding: int) -> list[dict[str, object]]:
+        return [make_trace(10_000 + count * 100 + i, api_key_name="gateway" if i % 2 else "other",
+                           request={"messages": [{"role": "user", "content": "x" * padding}]}) for i in range(count)]
+
+    # When one small request (read and stored on the event loop) and one over INLINE_BYTES (in a thread) come
+    small, large = batch(4, 10), batch(40, 2000)
+    assert len(orjson.dumps({"traces": small})) <= INLINE_BYTES < len(orjson.dumps({"traces": large}))
+    answers = [ingest.post("/v1/traces", json={"traces": traces}) for traces in (small, large)]
+
+    # Then each is answered for what became of its traces, and the destination owes the ones it takes
+    assert [(a.status_code, a.json()) for a in answers] == [
+        (202, {"accepted": 4, "owed": 2, "discarded": {"filtered": 2}}),
+        (202, {"accepted": 40, "owed": 20, "discarded": {"filtered": 20}})]
+    assert accepted(admin, workspace, destination) == 22

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from api import admission, announcer, ingest_cache, lockout
+from api import ingest as api_ingest
 from api.body import MAX_GZIP_MEMBERS
 from api.deps import WORKSPACE_PATTERN
 from api.formats import answers, bounds
@@ -128,6 +129,8 @@ CLAIMS = {
     "announcer": Claim("docs/ingest.md", rf"a thread of each api process sends, at most every {Q}, one Celery message "
                        rf"per destination naming the traces stored meanwhile \(up to {Q} of them",
                        (ms(announcer.EVERY_S), announcer.MAX_IDS)),
+    "ingest inline": Claim("docs/ingest.md", rf"A body of up to {Q} \(inflated\) is read, validated and stored on the "
+                           r"api's event loop", (api_ingest.INLINE_BYTES,)),
     "announced mark": Claim("docs/ingest.md", rf"The mark lasts at most {Q}: a message lost", (outbox.ANNOUNCED_MS,)),
     "announcer in performance": Claim("docs/performance.md", rf"a thread that sends one message per destination every "
                                       rf"{Q}", (ms(announcer.EVERY_S),)),

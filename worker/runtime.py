@@ -234,7 +234,7 @@ class _Task:
             if self.proven:
                 return
             self.proven, held, self.held = True, self.held, 0
-            for _ in range(held):
+            for _ in range(held if time.monotonic() < self.deadline else 0):  # none past the task's budget
                 self.start(again=True)
         for _ in range(INVITES):
             self.invite()

@@ -1,16 +1,16 @@
 """`make bench`: tracedrop's speed, measured on this machine against its own private stack.
 
-Prints, in one run: the raw PUT limit of the local SeaweedFS (boto3 with 16 threads, an async client at 64),
-ingest rates and p99 (native, OTLP protobuf and LiteLLM arrays), one trace per request beside a bare uvicorn app
-(bench/single_requests.py), drain rates of one worker process and of a
-`tracedrop worker` at its default settings (medians of WRITER_ROUNDS drains, between raw async rounds) and of two,
-end-to-end latency at half the drain rate, Parquet beside cbor.zstd and jsonl.gz (bytes per trace, encode rate,
-DuckDB summing cost per model from the bucket in each format: bench/lake_figures.py), each dialect's rendering
-cost and a named OTLP destination's drain rate beside the generic webhook kind's (bench/dialects.py), redaction's
-cost per trace, a drain with redaction on against off and ingest with ten filter rules against none
-(bench/rules.py), worker memory
-at start and after 100,000 traces, and the ratios between them, plus how busy the machine was with other work
-meanwhile. Figures also go to .bench/results.json. ``--quick`` (or TRACEDROP_BENCH_QUICK=1) runs
+Prints, in one run: the raw PUT limit of the local SeaweedFS (boto3 with 16 threads, an async client at 64), ingest
+rates and p99 (native, OTLP protobuf and LiteLLM arrays), one trace per request beside a bare uvicorn app
+(bench/single_requests.py), drain rates of one worker process and of a `tracedrop worker` at its default settings
+(medians of WRITER_ROUNDS drains, between raw async rounds) and of two, the first drain of a waiting backlog by a
+worker just started, timed from its first object to its last (bench/first_drain.py), end-to-end latency at half the
+drain rate, Parquet beside cbor.zstd and jsonl.gz (bytes per trace, encode rate, DuckDB summing cost per model from
+the bucket in each format: bench/lake_figures.py), each dialect's rendering cost and a named OTLP destination's
+drain rate beside the generic webhook kind's (bench/dialects.py), redaction's cost per trace, a drain with redaction
+on against off and ingest with ten filter rules against none (bench/rules.py), worker memory at start and after
+100,000 traces, and the ratios between them, plus how busy the machine was with other work meanwhile.
+Figures also go to .bench/results.json. ``--quick`` (or TRACEDROP_BENCH_QUICK=1) runs
 smaller sizes. Nothing here asserts anything about time; every loop is bounded and the stack stops by itself.
 """
 
@@ -29,6 +29,7 @@ import orjson
 from bench import (
     backlog_memory,
     dialects,
+    first_drain,
     gateways,
     lake_figures,
     latency,
@@ -63,14 +64,16 @@ class Sizes:
     """Rows written to PostgreSQL by a worker and by plain COPY, each round (bench/postgres.py)."""
     rules: int
     """Traces per drain with redaction on and off, and per ingest with ten filter rules and none (bench/rules.py)."""
+    first_drains: int
+    """Rounds of the first drain of a waiting backlog by a worker just started (bench/first_drain.py)."""
 
 
 FULL = Sizes(raw=3000, drain=6000, single=2000, memory=100_000, steady_seconds=20, gateways=2000,
              webhooks={1: 3000, 50: 20000}, named=10_000, lake=100_000, postgres=20_000,
-             rules=6000)
+             rules=6000, first_drains=first_drain.ROUNDS)
 QUICK = Sizes(raw=1000, drain=5000, single=1000, memory=10_000, steady_seconds=10, gateways=1000,
               webhooks={1: 1000, 50: 5000}, named=3000, lake=10_000, postgres=5000,
-              rules=2000)
+              rules=2000, first_drains=2)
 
 
 def drain(bench: Stack, destination: str, bucket: str, *, processes: int | None, expected: int) -> dict[str, float]:
@@ -183,6 +186,8 @@ def run(sizes: Sizes) -> dict[str, Any]:
         raw.raw_async(bench.store, "raw", sizes.raw, limit=64)  # a fresh store speeds up over its first writes
         f["raw_boto3_16"] = raw.raw_boto3(bench.store, "raw", sizes.raw, threads=16)
         f.update(writer_rounds(bench, sizes, say))
+        f["first_drain"] = first_drain.measure(bench, rounds=sizes.first_drains)
+        say(first_drain.describe(f["first_drain"]))
 
         second = bench.destination("drain2")
         rate, p99 = bench.ingest(count=sizes.single, per_request=1, clients=8, prefix="s")
@@ -271,6 +276,7 @@ def mark(ok: bool) -> str:
 
 def table(f: dict[str, Any]) -> list[tuple[str, str]]:
     r, m, e10, e1 = f["ratios"], f["memory"], f["e2e_batch10"], f["e2e_single"]
+    fd = f["first_drain"]["rounds"]
     per_put = "{per_s:.0f} PUT/s  (client {client_cpu_us:.0f} us, SeaweedFS {seaweedfs_cpu_us:.0f} us CPU per PUT)"
     rows = [
         ("raw PUT 8 KB, boto3 16 threads", per_put.format(**f["raw_boto3_16"])),
@@ -292,6 +298,10 @@ def table(f: dict[str, Any]) -> list[tuple[str, str]]:
          f"{f['drain_default']['per_s']:.0f} traces/s (worker {f['drain_default']['worker_cpu_us']:.0f} us, "
          f"SeaweedFS {f['drain_default']['seaweedfs_cpu_us']:.0f} us CPU per trace); "
          f"rounds {rates(f['writer_rounds']['drain_default'])}"),
+        (f"first drain of {f['first_drain']['traces']:,} traces by a `tracedrop worker` just started (default "
+         f"settings), first object to last / raw async PUT before and after, median of {len(fd)} rounds",
+         f"{f['first_drain']['ratio']:.2f}  target >= 0.8: {mark(f['first_drain']['ratio'] >= 0.8)}; rounds "
+         + ", ".join(f"{d['per_s']:.0f}/{d['raw_per_s']:.0f} = {d['ratio']:.2f}" for d in fd)),
         (f"drain {f['drain_2']['traces']} traces, 2 worker processes",
          f"{f['drain_2']['per_s']:.0f} traces/s, worker {f['drain_2']['worker_cpu_us']:.0f} us CPU per trace"),
         *[(f"drain {sizes_['drain']} traces, {n} worker process{'es' if n != '1' else ''} (scale table)",

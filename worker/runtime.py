@@ -14,7 +14,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
 from worker import keys, kinds, redis_client, store
@@ -65,7 +65,7 @@ class Runtime:
         self.redis = redis_client.connect(settings.redis_url, socket_timeout=10, socket_connect_timeout=5)
         self.outbox = Outbox(self.redis)
         self.health = Health(self.redis)
-        self.lanes = ThreadPoolExecutor(max_workers=max(1, LANES_PER_TASK - 1), thread_name_prefix="lane")
+        self.lanes = ThreadPoolExecutor(max_workers=LANES_PER_TASK, thread_name_prefix="lane")
         self.writers: dict[str, Writer] = {
             name: kind.writer(allow_private=self.allow_private) for name, kind in kinds.KINDS.items()}
 
@@ -88,56 +88,20 @@ class Runtime:
               invite: Callable[[], None] = lambda: None) -> Drained:
         """Claim, write and record batches for one destination for up to DRAIN_BUDGET seconds, on up to
         LANES_PER_TASK lanes at once (``trace_ids`` first); ``invite()`` announces the destination to the other
-        processes, called INVITES times once a full claim was written whole."""
+        processes, called INVITES times once a full claim was written whole. A lane that found the destination held
+        to one lane (new or failing: another lane's trial claim in flight) starts again once that claim is written
+        whole, so the task drains on all its lanes from then on, not on the trial's alone."""
         destination = self.destination(destination_id)
         if destination is None:
             self.outbox.forget(destination_id)
             return Drained(0, more=False)
         if destination.delivery_mode != "per_trace":
             return Drained(0, more=False)
-        deadline = time.monotonic() + DRAIN_BUDGET
-        invited = threading.Lock()  # taken once, never released: the first full batch written invites
+        return _Task(self, destination, invite).run(trace_ids)
 
-        def written_whole(claimed: int, limit: int, written: int) -> None:
-            if claimed == limit == written and invited.acquire(blocking=False):
-                for _ in range(INVITES):
-                    invite()
-
-        others = [self.lanes.submit(self._lane, destination, [], deadline, written_whole)
-                  for _ in range(LANES_PER_TASK - 1)]
-        try:
-            drained = [self._lane(destination, trace_ids, deadline, written_whole)]
-        finally:
-            wait(others)
-        drained += [other.result() for other in others]
-        return Drained(sum(d.written for d in drained), more=any(d.more for d in drained))
-
-    def _lane(self, destination: Destination, wanted: list[int], deadline: float,
-              batch_written: Callable[[int, int, int], None]) -> Drained:
-        """Claim, write and record batches under one lane until nothing is due or the deadline passed."""
-        writer = self.writers[destination.type]
-        limit = writer.claim_limit(destination) or BATCH
-        lane = uuid.uuid4().hex
-        written = 0
-        try:
-            while True:
-                claim = self.outbox.claim(destination.id, lane, wanted=wanted, limit=limit, lease_ms=LEASE_MS,
-                                          lanes=LANES, trial=TRIAL)
-                if not claim.traces:
-                    return Drained(written, more=False)
-                batch = self._write(writer, destination, lane, claim.traces)
-                batch_written(len(claim.traces), claim.limit, batch)
-                written += batch
-                if time.monotonic() > deadline:
-                    self.outbox.release(destination.id, lane)
-                    return Drained(written, more=True)
-                wanted = []
-        except BaseException:
-            with contextlib.suppress(Exception):
-                self.outbox.release(destination.id, lane)
-            raise
-
-    def _write(self, writer: Writer, destination: Destination, lane: str, claimed: list[Claimed]) -> int:
+    def write(self, writer: Writer, destination: Destination, lane: str, claimed: list[Claimed]) -> int:
+        """Write a claimed batch under its lane (its lease renewed meanwhile) and record the verdict; how many
+        were written."""
         with Keeper(self.outbox, destination.id, lane, [c.trace_id for c in claimed]) as keeper:
             verdict = writer.deliver(destination, outgoing.claimed(destination, claimed))
         self.record(destination, verdict, slow=keeper.slow)
@@ -193,6 +157,87 @@ class Runtime:
         stale, probe = self.outbox.stale(ids, grace_ms=STALE_MS)
         batch = {destination_id for destination_id, _ in BatchOutbox(self.redis).destinations()}
         return [d for d in stale if d not in batch], probe
+
+
+class _Task:
+    """The lanes of one drain task, for up to DRAIN_BUDGET seconds. The first full claim written whole invites other
+    processes (INVITES) and starts again the lanes whose first claim found no lane free: a destination that is new
+    or failing is held to one lane until its trial claim is written, and the task then drains on all its lanes."""
+
+    def __init__(self, runtime: Runtime, destination: Destination, invite: Callable[[], None]) -> None:
+        self.runtime, self.destination, self.invite = runtime, destination, invite
+        self.writer = runtime.writers[destination.type]
+        self.deadline = time.monotonic() + DRAIN_BUDGET
+        self.lock = threading.Lock()
+        self.proven = False
+        """A full claim of this task was written whole."""
+        self.held = 0
+        """Lanes whose first claim found no lane free before that: started again then."""
+        self.others: list[Future[Drained]] = []
+
+    def run(self, wanted: list[int]) -> Drained:
+        for _ in range(LANES_PER_TASK - 1):
+            self.start()
+        try:
+            drained = [self.lane(wanted)]
+        finally:
+            seen: list[Future[Drained]] = []
+            while len(seen) < len(self.others):  # a lane may start another until every lane has ended
+                seen = list(self.others)
+                wait(seen)
+        drained += [other.result() for other in self.others]
+        return Drained(sum(d.written for d in drained), more=any(d.more for d in drained))
+
+    def start(self, *, again: bool = False) -> None:
+        self.others.append(self.runtime.lanes.submit(self.lane, [], again=again))
+
+    def lane(self, wanted: list[int], *, again: bool = False) -> Drained:
+        """Claim, write and record batches under one lane until nothing is due or the deadline passed."""
+        limit = self.writer.claim_limit(self.destination) or BATCH
+        lane, outbox, destination_id = uuid.uuid4().hex, self.runtime.outbox, self.destination.id
+        written, first = 0, True
+        try:
+            while True:
+                claim = outbox.claim(destination_id, lane, wanted=wanted, limit=limit, lease_ms=LEASE_MS,
+                                     lanes=LANES, trial=TRIAL)
+                if not claim.traces:
+                    if first and claim.outcome == "busy" and not again and self.found_held():
+                        first = False
+                        continue
+                    return Drained(written, more=False)
+                first = False
+                batch = self.runtime.write(self.writer, self.destination, lane, claim.traces)
+                self.written(len(claim.traces), claim.limit, batch)
+                written += batch
+                if time.monotonic() > self.deadline:
+                    outbox.release(destination_id, lane)
+                    return Drained(written, more=True)
+                wanted = []
+        except BaseException:
+            with contextlib.suppress(Exception):
+                outbox.release(destination_id, lane)
+            raise
+
+    def found_held(self) -> bool:
+        """A lane's first claim found no lane free: claim once more now if a full claim was written whole
+        meanwhile; else end, to start again once one is."""
+        with self.lock:
+            if self.proven:
+                return True
+            self.held += 1
+            return False
+
+    def written(self, claimed: int, limit: int, written: int) -> None:
+        if claimed != limit or written != claimed:
+            return
+        with self.lock:
+            if self.proven:
+                return
+            self.proven, held, self.held = True, self.held, 0
+            for _ in range(held if time.monotonic() < self.deadline else 0):  # none past the task's budget
+                self.start(again=True)
+        for _ in range(INVITES):
+            self.invite()
 
 
 _runtime: tuple[int, Runtime] | None = None

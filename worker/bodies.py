@@ -102,6 +102,10 @@ class Bodies:
         """JSON bytes as stored, with the current dictionary if there is one."""
         return pack(data, self.current())
 
+    def pack_as_known(self, data: bytes) -> bytes:
+        """``pack`` with the dictionary this process knows, without looking for a newer one (no I/O)."""
+        return pack(data, self._current[1])
+
     def unpack(self, stored: bytes) -> bytes:
         """Stored bytes as JSON, whatever dictionary (or none) they were stored with."""
         dict_id = dictionary_id(stored)

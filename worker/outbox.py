@@ -22,7 +22,7 @@ traces are refused (503) when Redis is full.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -174,7 +174,7 @@ class Outbox:
         StaleRouting or KeyRevoked when it does not hold, nothing stored. While the deployment has no compression
         dictionary, the bodies of owed traces are kept as its samples (worker/bodies.py) by the same script.
         """
-        call = self._accept_call(owed, workspace, cap, guard, announcing)
+        call = self._accept_call(owed, workspace, cap, guard, announcing, self.codec.pack)
         if not replicas:
             return _stored(self.scripts.accept(**call), None, call, replicas)
         with self.redis.pipeline(transaction=False) as pipe:
@@ -185,11 +185,11 @@ class Outbox:
 
     async def accept_async(self, owed: list[tuple[bytes, list[str]]], *, workspace: str = "", replicas: int = 0,
                            cap: int = 0, guard: Guard | None = None, announcing: Collection[str] = ()) -> Stored:
-        """``accept`` on the asyncio client. The bodies are packed with the dictionary this process knows: when
-        ``codec.due()``, call ``codec.current()`` off the event loop first."""
+        """``accept`` on the asyncio client, with no other I/O: the bodies are packed with the dictionary this
+        process knows (when ``codec.due()``, call ``codec.current()`` off the event loop to look for a newer one)."""
         if self.aredis is None:
             raise TypeError("this outbox has no asyncio client")
-        call = self._accept_call(owed, workspace, cap, guard, announcing)
+        call = self._accept_call(owed, workspace, cap, guard, announcing, self.codec.pack_as_known)
         if not replicas:
             return _stored(await self.scripts.accept.run_async(**call), None, call, replicas)
         async with self.aredis.pipeline(transaction=False) as pipe:
@@ -199,11 +199,11 @@ class Outbox:
         return _stored(reply, acknowledged, call, replicas)
 
     def _accept_call(self, owed: list[tuple[bytes, list[str]]], workspace: str, cap: int, guard: Guard | None,
-                     announcing: Collection[str]) -> dict[str, Any]:
+                     announcing: Collection[str], pack: Callable[[bytes], bytes]) -> dict[str, Any]:
         positions: dict[str, int] = {}
         traces: list[Any] = []
         for body, destinations in owed:
-            traces += [self.codec.pack(body), len(destinations)]
+            traces += [pack(body), len(destinations)]
             traces += [positions.setdefault(d, len(positions) + 1) for d in destinations]
         return {
             "sequence": keys.SEQUENCE, "destinations": keys.DESTINATIONS, "accepted": keys.ACCEPTED,

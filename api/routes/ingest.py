@@ -108,9 +108,9 @@ async def ingest(scope: Scope, receive: Receive) -> Response:
     if decoded.ignored:
         await count_ignored(state.redis, caller.workspace, decoded.ignored)
     scope["log"] = {"workspace": caller.workspace, "format": decoded.format, "accepted": accepted.accepted,
-                            "owed": accepted.owed, **({"discarded": accepted.discarded} if accepted.discarded else {}),
-                            **({"refused": len(checked.problems)} if checked.problems else {}),
-                            **({"ignored": decoded.ignored} if decoded.ignored else {})}
+                    "owed": accepted.owed, **({"discarded": accepted.discarded} if accepted.discarded else {}),
+                    **({"refused": len(checked.problems)} if checked.problems else {}),
+                    **({"ignored": decoded.ignored} if decoded.ignored else {})}
     if decoded.answer == "json":
         return OrjsonResponse(accepted.answer(), status_code=202)
     return answers.otlp_success(decoded.answer, checked.problems, ignored=decoded.ignored, warning=accepted.warning())

@@ -119,9 +119,11 @@ outside the accept script): enough to keep Redis busy; more would only take the 
 and every answer (a refusal under overload too) would wait."""
 _THREADS = ThreadPoolExecutor(THREADS, thread_name_prefix="ingest")
 INLINE_BYTES = 64 * 1024
-"""Bodies up to this size are read, validated and stored on the event loop, the accept script sent with the
-asyncio Redis client: for a trace or a few, the hop to a thread and back cost more than the work. A larger body is
-read and stored in a thread, so the loop never stalls on one."""
+INLINE_TRACES = 32
+"""A body of up to INLINE_BYTES is decoded on the event loop, and when it holds up to INLINE_TRACES traces they are
+validated, routed and stored there too, the accept script sent with the asyncio Redis client: for a trace or a
+few, the hop to a thread and back cost more than the work. Otherwise that work is done in a thread, so the loop
+never stalls on one request."""
 
 T = TypeVar("T")
 
@@ -208,9 +210,16 @@ async def accept(traces: list[TraceIn], *, caller: Caller, accepting: Accepting,
 async def _store(stored: list[dict[str, Any]], bodies: list[bytes], routing: Routing, *, caller: Caller,
                  accepting: Accepting, inline: bool) -> Outcome:
     workspace, routes, outbox = caller.workspace, routing.routes, accepting.outbox
-    owed_ids, filtered = owed_to(routes, stored)
-    owed = [(body, ids) for body, ids in zip(bodies, owed_ids, strict=True)]
-    discarded = Counter(discard_reason(routes, data) for data, (_, ids) in zip(stored, owed, strict=True) if not ids)
+
+    def route() -> tuple[list[tuple[bytes, list[str]]], dict[str, int], Counter[str]]:
+        """Each trace's body and the destinations it is owed to (their rules run on the traces' text), the
+        traces each destination's rules refused, and why the traces owed to none are not."""
+        owed_ids, filtered = owed_to(routes, stored)
+        owed = [(body, ids) for body, ids in zip(bodies, owed_ids, strict=True)]
+        return owed, filtered, Counter(discard_reason(routes, data)
+                                       for data, (_, ids) in zip(stored, owed, strict=True) if not ids)
+
+    owed, filtered, discarded = route() if inline else await in_thread(route)
     await ROOM.check(accepting.redis)
     options: dict[str, Any] = {
         "workspace": workspace, "replicas": accepting.replicas, "cap": accepting.cap,
@@ -218,8 +227,8 @@ async def _store(stored: list[dict[str, Any]], bodies: list[bytes], routing: Rou
         "announcing": {r["id"] for r in routes if r.get("mode", "per_trace") == "per_trace"}}
     try:
         if inline:
-            if outbox.codec.due():
-                await in_thread(outbox.codec.current)  # Redis asked for a newer dictionary off the loop
+            if outbox.codec.look_due():
+                await in_thread(outbox.codec.look)  # a newer dictionary looked for off the loop, by one request
             saved = await outbox.accept_async(owed, **options)
         else:
             saved = await in_thread(lambda: outbox.accept(owed, **options))

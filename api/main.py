@@ -41,9 +41,11 @@ def create_app(announce: Announce = celery_app.announce) -> FastAPI:
                                      max_connections=128)
         announcer = attach(app, redis, announce, settings)
         yield
-        announcer.close()
-        await app.state.outbox.aredis.aclose()
-        redis.close()
+        try:
+            announcer.close()
+        finally:
+            await app.state.outbox.aredis.aclose()
+            redis.close()
 
     # /docs (Swagger UI) and /redoc from files in the fastapi-offline package: no CDN, so they work offline
     # FastAPI's own OpenTelemetry is off: tracedrop's telemetry is /metrics and the access log, and the check for a
@@ -119,8 +121,9 @@ def attach(app: FastAPI, redis: Redis, announce: Announce, settings: Settings) -
     """Put in the app's state what requests read from it: Redis, the outbox, the lockout, what ingest keeps between
     requests, its admission and the announcer (returned: close it when the app stops)."""
     app.state.redis = redis
+    # an ingest request holds at most one connection at a time, and at most max_ingest_in_flight are at work
     aredis = redis_client.connect_async(settings.redis_url, socket_timeout=5, socket_connect_timeout=3,
-                                        max_connections=128)
+                                        max_connections=max(128, settings.max_ingest_in_flight))
     app.state.outbox = outbox = Outbox(redis, aredis)
     app.state.lockout = Lockout(redis)
     app.state.ingest_keys = IngestKeys()

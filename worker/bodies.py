@@ -74,18 +74,24 @@ class Bodies:
         self.redis = redis
         self._current: tuple[float, Dictionary | None] = (float("-inf"), None)
 
-    def due(self) -> bool:
-        """Whether ``current()`` would read Redis (an asyncio caller calls it off its event loop first)."""
-        return time.monotonic() - self._current[0] >= REFRESH_S
-
     def current(self) -> Dictionary | None:
         """The deployment's current dictionary (as known for up to ``REFRESH_S``), or None before it has one."""
-        checked, dictionary = self._current
-        if time.monotonic() - checked >= REFRESH_S:
-            found = self.redis.get(keys.DICTIONARY)
-            dictionary = self.dictionary(int(found)) if found else None
-            self._current = (time.monotonic(), dictionary)
-        return dictionary
+        if time.monotonic() - self._current[0] >= REFRESH_S:
+            self.look()
+        return self._current[1]
+
+    def look_due(self) -> bool:
+        """For an asyncio caller, which packs with ``pack_as_known``: True when a look for a newer dictionary is
+        due, and the next is then REFRESH_S away; it calls ``look()`` off its event loop."""
+        if time.monotonic() - self._current[0] < REFRESH_S:
+            return False
+        self._current = (time.monotonic(), self._current[1])
+        return True
+
+    def look(self) -> None:
+        """Read which dictionary is current now (and it, the first time)."""
+        found = self.redis.get(keys.DICTIONARY)
+        self._current = (time.monotonic(), self.dictionary(int(found)) if found else None)
 
     def dictionary(self, dict_id: int) -> Dictionary:
         found = _dictionaries.get(dict_id)

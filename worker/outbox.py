@@ -186,7 +186,7 @@ class Outbox:
     async def accept_async(self, owed: list[tuple[bytes, list[str]]], *, workspace: str = "", replicas: int = 0,
                            cap: int = 0, guard: Guard | None = None, announcing: Collection[str] = ()) -> Stored:
         """``accept`` on the asyncio client, with no other I/O: the bodies are packed with the dictionary this
-        process knows (when ``codec.due()``, call ``codec.current()`` off the event loop to look for a newer one)."""
+        process knows (when ``codec.look_due()``, call ``codec.look()`` off the event loop first)."""
         if self.aredis is None:
             raise TypeError("this outbox has no asyncio client")
         call = self._accept_call(owed, workspace, cap, guard, announcing, self.codec.pack_as_known)

@@ -16,7 +16,7 @@ from api.deps import Caller, bearer_token
 from api.errors import ApiError
 from api.formats import answers
 from api.formats.model import Decoded
-from api.ingest import INLINE_BYTES, Checked, accept, check, count_ignored, decode_body, in_thread
+from api.ingest import INLINE_BYTES, INLINE_TRACES, Checked, accept, check, count_ignored, decode_body, in_thread
 from api.ingest_cache import IngestKeys
 from api.responses import OrjsonResponse
 from worker import store
@@ -60,7 +60,8 @@ OPENAPI_PATH_ITEM: dict[str, Any] = {"post": _operation("post"), "put": _operati
 
 
 class Ingest:
-    """``POST`` and ``PUT`` on PATH, as plain ASGI in front of the FastAPI app (every other request goes on to it).
+    """``POST`` and ``PUT`` on PATH (with or without a trailing slash), as plain ASGI in front of the FastAPI app
+    (every other request goes on to it).
 
     Ingest is the one route a gateway calls for every request it serves, so it skips what FastAPI wraps around each
     route (its error and exception middleware, routing through every route, dependency solving, an exit stack per
@@ -71,7 +72,7 @@ class Ingest:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] != PATH:
+        if scope["type"] != "http" or _route_path(scope) not in (PATH, f"{PATH}/"):
             await self.app(scope, receive, send)
             return
         request = Request(scope, receive)
@@ -88,6 +89,12 @@ class Ingest:
         await response(scope, receive, send)
 
 
+def _route_path(scope: Scope) -> str:
+    """The path under the app's mount point (``root_path``), as Starlette's routing reads it."""
+    path, root = scope["path"], scope.get("root_path", "")
+    return path[len(root):] if root and path.startswith(root) else path  # type: ignore[no-any-return]
+
+
 async def ingest(scope: Scope, receive: Receive) -> Response:
     """Accept a request's traces; what it needs is read from the app's state, and from its headers, read once."""
     headers = {name.decode("latin-1"): value.decode("latin-1") for name, value in reversed(scope["headers"])}
@@ -97,23 +104,30 @@ async def ingest(scope: Scope, receive: Receive) -> Response:
     if headers.get("x-test-connection", "").strip().lower() == "true":
         return answers.test_connection(content_type)
     raw = await read_body(headers, receive, settings.max_request_bytes)
-    inline = len(raw) <= INLINE_BYTES
+
+    def checked(decoded: Decoded) -> Checked:
+        return check(decoded, len(raw), settings)
 
     def read() -> tuple[Decoded, Checked]:
         decoded = decode_body(raw, content_type, settings.max_traces_per_request)
-        return decoded, check(decoded, len(raw), settings)
+        return decoded, checked(decoded)
 
-    decoded, checked = read() if inline else await in_thread(read)
-    accepted = await accept(checked.traces, caller=caller, accepting=state.accepting, inline=inline)
+    if len(raw) <= INLINE_BYTES:  # a small body on the event loop, and its traces too when they are few
+        decoded = decode_body(raw, content_type, settings.max_traces_per_request)
+        inline = len(decoded.items) <= INLINE_TRACES
+        valid = checked(decoded) if inline else await in_thread(lambda: checked(decoded))
+    else:
+        (decoded, valid), inline = await in_thread(read), False
+    accepted = await accept(valid.traces, caller=caller, accepting=state.accepting, inline=inline)
     if decoded.ignored:
         await count_ignored(state.redis, caller.workspace, decoded.ignored)
     scope["log"] = {"workspace": caller.workspace, "format": decoded.format, "accepted": accepted.accepted,
                     "owed": accepted.owed, **({"discarded": accepted.discarded} if accepted.discarded else {}),
-                    **({"refused": len(checked.problems)} if checked.problems else {}),
+                    **({"refused": len(valid.problems)} if valid.problems else {}),
                     **({"ignored": decoded.ignored} if decoded.ignored else {})}
     if decoded.answer == "json":
         return OrjsonResponse(accepted.answer(), status_code=202)
-    return answers.otlp_success(decoded.answer, checked.problems, ignored=decoded.ignored, warning=accepted.warning())
+    return answers.otlp_success(decoded.answer, valid.problems, ignored=decoded.ignored, warning=accepted.warning())
 
 
 async def caller_of(headers: dict[str, str], known: IngestKeys, redis: Redis) -> Caller:

@@ -64,6 +64,7 @@ def test_ingest_takes_post_and_put_only_and_the_api_document_says_so(small_inges
     assert refused.status_code == 405 and refused.headers["allow"] == "POST, PUT"
     assert refused.json()["error"]["code"] == "method_not_allowed"
     assert small_ingest.put("/v1/traces", json=make_trace(0)).status_code == 202
+    assert small_ingest.post("/v1/traces/", json=make_trace(1)).status_code == 202  # as a trailing slash sends it
     operations = small_ingest.get("/openapi.json").json()["paths"]["/v1/traces"]
     assert sorted(operations) == ["post", "put"]
     body = operations["post"]["requestBody"]["content"]["application/json"]["schema"]

@@ -129,11 +129,13 @@ CLAIMS = {
     "announcer": Claim("docs/ingest.md", rf"a thread of each api process sends, at most every {Q}, one Celery message "
                        rf"per destination naming the traces stored meanwhile \(up to {Q} of them",
                        (ms(announcer.EVERY_S), announcer.MAX_IDS)),
-    "ingest inline": Claim("docs/ingest.md", rf"A body of up to {Q} \(inflated\) is read, validated and stored on the "
-                           r"api's event loop", (api_ingest.INLINE_BYTES,)),
-    "ingest inline in performance": Claim("docs/performance.md", rf"a body of up to {Q} is read, validated and stored "
-                                          rf"on the event loop.*?a larger body still goes to one of {Q} ingest "
-                                          r"threads", (api_ingest.INLINE_BYTES, api_ingest.THREADS)),
+    "ingest inline": Claim("docs/ingest.md", rf"A body of up to {Q} \(inflated\) holding up to {Q} traces is read, "
+                           r"validated, routed and stored on the api's event loop",
+                           (api_ingest.INLINE_BYTES, api_ingest.INLINE_TRACES)),
+    "ingest inline in performance": Claim("docs/performance.md", rf"a body of up to {Q} \(and {Q} traces\) is read, "
+                                          rf"validated and stored on the event loop.*?a larger body still goes to "
+                                          rf"one of {Q} ingest threads",
+                                          (api_ingest.INLINE_BYTES, api_ingest.INLINE_TRACES, api_ingest.THREADS)),
     "announced mark": Claim("docs/ingest.md", rf"The mark lasts at most {Q}: a message lost", (outbox.ANNOUNCED_MS,)),
     "announcer in performance": Claim("docs/performance.md", rf"a thread that sends one message per destination every "
                                       rf"{Q}", (ms(announcer.EVERY_S),)),

@@ -68,7 +68,8 @@ def test_the_task_that_wrote_the_trial_drains_on_all_its_lanes(tmp_path: Path, s
 
         # Then its task took a second lane as soon as the trial was written, before a full claim was: the lane
         # that found the destination held to the trial's lane started again, rather than the task draining on one
-        # lane until its budget ran out
+        # lane until its budget ran out (then about 1,600 were delivered first). The bound leaves one more claim for a
+        # poll delayed on a busy machine.
         print(f"\nsecond lane joined with {joined_at} of 3,000 delivered")
-        assert joined_at is not None and TRIAL <= joined_at < TRIAL + TRACES_PER_CLAIM, f"joined at {joined_at}"
+        assert joined_at is not None and TRIAL <= joined_at < TRIAL + 2 * TRACES_PER_CLAIM, f"joined at {joined_at}"
         assert all_keys(s3, bucket, keys_of(range(3000)), timeout=60) == keys_of(range(3000))

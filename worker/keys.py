@@ -8,7 +8,7 @@ Per destination ``{id}``:
 - ``td:r:{id}`` retrying: owed traces that failed at least once.
 - ``td:l:{id}`` lanes: drains in progress, each with a lease.
 - ``td:a:{id}`` announced: set when the workers were told of new traces, until a lane finds nothing due (or it
-  expires).
+  expires, at most ANNOUNCED_MS after; worker/outbox.py).
 - ``td:dl:{id}``, ``td:dr:{id}`` dead letters and their reasons; ``td:h:{id}`` the latency histogram.
 - ``td:b:{id}``, ``td:bm:{id}``, ``td:bl:{id}``, ``td:bk:{id}`` batch schedule, manifest, export lease, announced.
 - ``td:dest:{id}`` the saved destination; ``td:kick:{id}``, ``td:probe:{id}`` reconciler announcement throttles.
@@ -40,10 +40,10 @@ DICTIONARY_SAMPLES = "td:zds"
 HEARTBEAT = "td:heartbeat"
 """The lease of the worker that runs the heartbeat (reconciler, probes, batch ticks) now."""
 
-_PER_DESTINATION = {"owed": "o", "stats": "s", "retrying": "r", "lanes": "l", "dead_letters": "dl",
+_PER_DESTINATION = {"owed": "o", "stats": "s", "retrying": "r", "lanes": "l", "announced": "a", "dead_letters": "dl",
                     "dead_reasons": "dr", "histogram": "h", "schedule": "b", "manifest": "bm", "export_lease": "bl",
                     "export_announced": "bk"}
-OUTBOX_FAMILIES = ("owed", "dead_letters", "dead_reasons", "stats", "histogram", "retrying", "lanes")
+OUTBOX_FAMILIES = ("owed", "dead_letters", "dead_reasons", "stats", "histogram", "retrying", "lanes", "announced")
 """What the outbox holds for a destination (all removed when it is deleted)."""
 BATCH_FAMILIES = ("schedule", "manifest", "export_lease", "export_announced")
 

@@ -67,6 +67,10 @@ def test_a_destination_is_announced_again_only_once_a_lane_found_nothing_due(
     assert claimed(box, name, "a") == ("empty", 0)
     assert accepted(box, name) == [name]
 
+    # and a destination deleted takes its mark with it
+    box.forget(name)
+    assert client.exists(keys.announced(name)) == 0
+
 
 def test_a_destination_not_delivered_one_by_one_is_never_announced(
     destination: tuple[Outbox, redis.Redis, str]

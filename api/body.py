@@ -11,10 +11,10 @@ from __future__ import annotations
 import zlib
 from collections.abc import Mapping
 
-from fastapi.concurrency import run_in_threadpool
 from starlette.types import Receive
 
 from api.errors import ApiError
+from api.ingest import in_thread
 
 MAX_GZIP_MEMBERS = 1000
 """Gzip members (streams written one after the other) in one body; one is what gateways send."""
@@ -36,7 +36,7 @@ async def read_body(headers: Mapping[str, str], receive: Receive, limit: int) ->
                        f"Content-Encoding: {encoding} is not supported; send gzip, deflate or no encoding",
                        field="content-encoding")
     raw = await read_limited(headers, receive, limit)
-    return await run_in_threadpool(inflate, raw, encoding, limit) if encoding in _WBITS else raw
+    return await in_thread(lambda: inflate(raw, encoding, limit)) if encoding in _WBITS else raw
 
 
 async def read_limited(headers: Mapping[str, str], receive: Receive, limit: int) -> bytes:

@@ -18,6 +18,7 @@ from api.deps import Announce, Caller
 from api.errors import ApiError
 from api.formats.detect import decode
 from api.formats.model import Decoded, Item, TooMany, Undecodable
+from api.group_commit import GroupCommit
 from api.ingest_cache import Routings
 from worker import keys
 from worker.outbox import Guard, KeyRevoked, NotReplicated, Outbox, StaleRouting, Stored, WorkspaceFull
@@ -172,6 +173,8 @@ class Accepting:
 
     redis: Redis
     outbox: Outbox
+    commits: GroupCommit
+    """The outbox's accept on the event loop, joined with the other requests' (api/group_commit.py)."""
     routings: Routings
     announce: Announce
     replicas: int = 0
@@ -229,7 +232,7 @@ async def _store(stored: list[dict[str, Any]], bodies: list[bytes], routing: Rou
         if inline:
             if outbox.codec.look_due():
                 await in_thread(outbox.codec.look)  # a newer dictionary looked for off the loop, by one request
-            saved = await outbox.accept_async(owed, **options)
+            saved = await accepting.commits.accept(owed, **options)
         else:
             saved = await in_thread(lambda: outbox.accept(owed, **options))
     except KeyRevoked:

@@ -19,12 +19,13 @@ from api.access_log import AccessLog
 from api.admission import Admission
 from api.announcer import Announcer
 from api.deps import Announce
+from api.group_commit import GroupCommit
 from api.ingest import Accepting
 from api.ingest_cache import IngestKeys, Routings
 from api.lockout import Lockout
 from api.page import routes as page
 from api.routes import destination_types, destinations, health, ingest, preview, status, workspaces
-from worker import celery_app, redis_client
+from worker import celery_app, heap, redis_client
 from worker.celery_app import configure
 from worker.outbox import Outbox
 from worker.settings import Settings, get_settings
@@ -40,6 +41,7 @@ def create_app(announce: Announce = celery_app.announce) -> FastAPI:
         redis = redis_client.connect(settings.redis_url, socket_timeout=5, socket_connect_timeout=3,
                                      max_connections=128)
         announcer = attach(app, redis, announce, settings)
+        heap.freeze_loaded_objects()
         yield
         try:
             announcer.close()
@@ -129,8 +131,8 @@ def attach(app: FastAPI, redis: Redis, announce: Announce, settings: Settings) -
     app.state.ingest_keys = IngestKeys()
     app.state.admission = Admission(settings.max_ingest_in_flight)
     app.state.announce = announcer = Announcer(announce)
-    app.state.accepting = Accepting(redis, outbox, Routings(), announcer, replicas=settings.redis_min_replicas,
-                                    cap=settings.max_workspace_bytes)
+    app.state.accepting = Accepting(redis, outbox, GroupCommit(outbox), Routings(), announcer,
+                                    replicas=settings.redis_min_replicas, cap=settings.max_workspace_bytes)
     return announcer
 
 

@@ -1,5 +1,5 @@
-"""What a worker process does about its heap: it keeps its start-up objects out of the garbage collector's way,
-and hands the memory its tasks freed back to the operating system after every task.
+"""What a process does about its heap: it keeps its start-up objects out of the garbage collector's way, and (a
+worker) hands the memory its tasks freed back to the operating system after every task.
 
 A worker has loaded a few hundred thousand objects before its first task (Celery, kombu, botocore, aiohttp,
 pydantic, the modules' constants), none of them garbage. Python's collector walks all of them in every full
@@ -7,7 +7,9 @@ collection: 40-70 ms each, during which no thread of the process runs, so the PU
 ones wait. ``gc.freeze()`` once the process is loaded moves those objects to the permanent generation, which
 collections skip: over a drain of 10,000 traces a pool process spent 181 ms collecting instead of 446, its longest
 pause 3 ms instead of 69 (docs/performance.md). The parent freezes before the pool forks, each pool process again
-once it has initialised; objects made later are collected as usual.
+once it has initialised; objects made later are collected as usual. An api process freezes once its app is
+started (api/main.py): a request of one trace makes enough objects to set off collections that walked FastAPI's
+and the formats' start-up objects too (docs/performance.md has what it saves).
 
 glibc's allocator keeps the pages a task's peak freed (a claim's bodies and rendered documents, a batch file's
 buffers) whenever a live allocation sits above them in the heap, so without this a pool process at rest creeps up

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from api import admission, announcer, ingest_cache, lockout
+from api import admission, announcer, group_commit, ingest_cache, lockout
 from api import ingest as api_ingest
 from api.body import MAX_GZIP_MEMBERS
 from api.deps import WORKSPACE_PATTERN
@@ -136,6 +136,8 @@ CLAIMS = {
                                           rf"validated and stored on the event loop.*?a larger body still goes to "
                                           rf"one of {Q} ingest threads",
                                           (api_ingest.INLINE_BYTES, api_ingest.INLINE_TRACES, api_ingest.THREADS)),
+    "group commit": Claim("docs/ingest.md", rf"then go together, as one script call of up to {Q} traces",
+                          (group_commit.GROUP_TRACES,)),
     "announced mark": Claim("docs/ingest.md", rf"The mark lasts at most {Q}: a message lost", (outbox.ANNOUNCED_MS,)),
     "announcer in performance": Claim("docs/performance.md", rf"a thread that sends one message per destination every "
                                       rf"{Q}", (ms(announcer.EVERY_S),)),

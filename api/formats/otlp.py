@@ -55,6 +55,8 @@ FIELDS: tuple[tuple[str, tuple[str, ...], str], ...] = (
     ("trace.trace_name", ("trace.name", "langfuse.trace.name"), TEXT),
     ("status_message", ("span.status_message",), TEXT),
 )
+_ROW_OF = {name: row for row, (_, names, _) in enumerate(FIELDS) for name in names}
+"""Each attribute name FIELDS reads, and its row: a span's attributes find their rows in one set operation."""
 REQUEST_PREFIX = "gen_ai.request."
 REQUEST_RENAMES = {"gen_ai.request.stop_sequences": "stop"}
 """Every ``gen_ai.request.<name>`` but the model is a request setting ``<name>`` (the document's
@@ -113,10 +115,9 @@ def to_item(span: Span, format: str) -> Item:
     if span.end_ns:
         trace["duration_ms"] = round((span.end_ns - span.start_ns) / 1e6)
         origins["duration_ms"] = "endTimeUnixNano"
-    for native, names, kind in FIELDS:
-        name = next((n for n in names if n in attributes), None)
-        if name is None:
-            continue
+    for row in sorted({_ROW_OF[name] for name in _ROW_OF.keys() & attributes.keys()}):
+        native, names, kind = FIELDS[row]
+        name = next(n for n in names if n in attributes)
         value = _typed(attributes[name], kind)
         if value is None:
             item.problems.append((f"attributes.{name}", _REASONS[kind]))

@@ -77,6 +77,19 @@ def test_a_genai_span_in_otlp_json_becomes_one_trace_with_every_mapped_field() -
     assert problems == [] and trace is not None
 
 
+@pytest.mark.parametrize("order", [1, -1], ids=["as listed", "reversed"])
+def test_the_first_name_of_a_field_present_wins_in_whatever_order_the_attributes_come(order: int) -> None:
+    attributes = {"gen_ai.system": "old-system", "gen_ai.provider.name": "openai",
+                  "gen_ai.usage.prompt_tokens": 7, "gen_ai.usage.input_tokens": 12,
+                  "gen_ai.request.model": "gpt-4o", "gen_ai.response.model": "gpt-4o-2024-08-06",
+                  "http.status_code": 200, "url.path": "/api/v1/chat/completions"}
+    [item] = read(otlp(span(dict(list(attributes.items())[::order])))).items
+    assert (item.trace["model"], item.trace["provider"], item.trace["usage"], item.trace["path"],
+            item.trace["status_code"]) == ("gpt-4o-2024-08-06", "openai", {"prompt_tokens": 12},
+                                           "/api/v1/chat/completions", 200)
+    assert item.origins["usage.prompt_tokens"] == "attributes.gen_ai.usage.input_tokens"
+
+
 def as_protobuf(body: dict[str, Any]) -> ExportTraceServiceRequest:
     """The same request as protobuf (protobuf's JSON parser takes ids as base64, OTLP/JSON writes them as hex)."""
     for resource_spans in body["resourceSpans"]:

@@ -38,7 +38,9 @@ def release_free_memory() -> None:
 
 
 def freeze_loaded_objects() -> None:
-    """Move every object alive now to the collector's permanent generation: full collections skip them."""
+    """Move every object alive now to the collector's permanent generation, once what is garbage already was
+    collected (frozen, it never would be): full collections skip them."""
+    gc.collect()
     gc.freeze()
 
 

@@ -5,8 +5,9 @@ holds more than GROUP_TRACES traces."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -49,22 +50,32 @@ def script_calls(client: redis.Redis) -> int:
                for name in ("cmdstat_evalsha", "cmdstat_eval"))
 
 
-def accept_together(url: str, requests: list[list[bytes]], destination: str,
+Request = list[tuple[bytes, list[str]]]
+
+
+def accept_together(url: str, requests: list[list[bytes]] | list[Request], destination: str = "",
                     **options: Any) -> list[Stored | BaseException]:
     """Every request's traces accepted at once through one GroupCommit, as concurrent ingest requests on one
-    event loop are; each request's outcome, in order."""
+    event loop are; each request's outcome, in order. A request is its bodies (owed to ``destination``), or its
+    bodies with their destinations; ``options`` are every request's, or per request when a list."""
+    owed = [[t if isinstance(t, tuple) else (t, [destination]) for t in request] for request in requests]
+
     async def run() -> list[Stored | BaseException]:
-        client = redis.Redis.from_url(url)
-        aredis = redis_client.connect_async(url, socket_timeout=5, socket_connect_timeout=3)
-        commits = GroupCommit(Outbox(client, aredis))
-        try:
-            return await asyncio.gather(*(commits.accept([(b, [destination]) for b in bodies], **options)
-                                          for bodies in requests), return_exceptions=True)
-        finally:
-            await aredis.aclose()
-            client.close()
+        async with committing(url) as commits:
+            return await asyncio.gather(*(commits.accept(o, **options) for o in owed), return_exceptions=True)
 
     return asyncio.run(run())
+
+
+@contextlib.asynccontextmanager
+async def committing(url: str) -> AsyncIterator[GroupCommit]:
+    client = redis.Redis.from_url(url)
+    aredis = redis_client.connect_async(url, socket_timeout=5, socket_connect_timeout=3)
+    try:
+        yield GroupCommit(Outbox(client, aredis))
+    finally:
+        await aredis.aclose()
+        client.close()
 
 
 def test_requests_in_flight_together_share_script_calls_and_each_gets_its_own_traces(
@@ -127,26 +138,32 @@ def test_a_refusal_answers_every_request_of_the_call_and_stores_nothing(
     workspace = f"ws-{uuid.uuid4().hex[:8]}"
     version = str(client.get(keys.routes_version(workspace)) or b"0", "ascii")
     revoked = Guard(version, store.key_digest("td_not-a-key"))
-    sequence = int(client.get(keys.SEQUENCE) or 0)
+    sequence, before = int(client.get(keys.SEQUENCE) or 0), script_calls(client)
 
     outcomes = accept_together(own_redis.url, [[body(i)] for i in range(20)], name, workspace=workspace,
                                guard=revoked)
 
     assert all(isinstance(outcome, KeyRevoked) for outcome in outcomes), outcomes
+    assert script_calls(client) - before == 2  # one alone, then the others together
     assert client.zcard(keys.owed(name)) == 0
     assert int(client.get(keys.SEQUENCE) or 0) == sequence
 
 
-def test_a_workspace_at_its_cap_refuses_every_request_of_the_call(
+def test_a_workspace_at_its_cap_refuses_every_request_of_the_call_owed_somewhere(
     own_redis: stack.RedisServer, destination: tuple[redis.Redis, str]
 ) -> None:
     client, name = destination
     workspace = f"ws-{uuid.uuid4().hex[:8]}"
     Outbox(client).accept([(body(0), [name])], workspace=workspace)  # its stored bytes: one trace's
+    before = script_calls(client)
 
-    outcomes = accept_together(own_redis.url, [[body(i)] for i in range(20)], name, workspace=workspace, cap=1)
+    # owed somewhere: refused at the cap; owed nowhere (its destinations' rules refused it): nothing to store,
+    # so not refused (the script checks the cap only for traces it stores), and not joined with the others
+    requests = [[(body(i), [] if i in (2, 5) else [name])] for i in range(1, 21)]
+    outcomes = accept_together(own_redis.url, requests, workspace=workspace, cap=1)
 
-    assert all(isinstance(outcome, WorkspaceFull) for outcome in outcomes), outcomes
+    assert [type(o) for o in outcomes] == [WorkspaceFull if i not in (2, 5) else Stored for i in range(1, 21)]
+    assert script_calls(client) - before == 4
     assert client.zcard(keys.owed(name)) == 1
 
 
@@ -167,3 +184,105 @@ def test_too_few_replicas_tells_each_request_its_own_stored_traces(
     box = Outbox(client)
     assert [box.codec.unpack(b) for b in box.bodies(ids)] == [  # type: ignore[arg-type]
         *(body(i) for i in range(5)), body(7), body(8)]
+
+
+def test_requests_of_another_group_go_in_calls_of_their_own(own_redis: stack.RedisServer,
+                                                             destination: tuple[redis.Redis, str]) -> None:
+    client, name = destination
+    workspace = f"ws-{uuid.uuid4().hex[:8]}"
+    _, key = store.create_ingest_key(client, workspace=workspace, name="gateway")
+    version = str(client.get(keys.routes_version(workspace)) or b"0", "ascii")
+    valid, revoked = Guard(version, store.key_digest(key)), Guard(version, store.key_digest("td_revoked"))
+    before = script_calls(client)
+
+    async def run() -> list[Stored | BaseException]:
+        async with committing(own_redis.url) as commits:
+            return await asyncio.gather(*(commits.accept([(body(i), [name])], workspace=workspace,
+                                                         guard=valid if i % 2 else revoked) for i in range(40)),
+                                        return_exceptions=True)
+
+    outcomes = asyncio.run(run())
+
+    # each key's requests: one alone, then the others together
+    assert script_calls(client) - before == 4
+    assert all(isinstance(o, Stored if i % 2 else KeyRevoked) for i, o in enumerate(outcomes)), outcomes
+    stored = [o for o in outcomes if isinstance(o, Stored)]
+    box = Outbox(client)
+    assert [box.codec.unpack(b) for b in box.bodies([s.trace_ids[0] for s in stored])] == [  # type: ignore[arg-type]
+        body(i) for i in range(1, 40, 2)]
+
+
+def test_every_request_of_a_joined_call_is_told_the_destinations_it_announced(
+    own_redis: stack.RedisServer, destination: tuple[redis.Redis, str]
+) -> None:
+    client, first = destination
+    second = f"group-{uuid.uuid4().hex}"
+    client.sadd(keys.DESTINATIONS, second)
+    try:
+        # the first request's traces are owed to one destination, those that wait for it to another
+        requests = [[(body(0), [first])]] + [[(body(i), [second])] for i in range(1, 10)]
+
+        outcomes = accept_together(own_redis.url, requests, announcing={first, second})
+
+        assert [o.announce for o in outcomes if isinstance(o, Stored)] == [[first]] + [[second]] * 9
+    finally:
+        Outbox(client).forget(second)
+        client.srem(keys.DESTINATIONS, second)
+
+
+def test_a_failed_call_answers_its_requests_and_the_next_calls_go_on(own_redis: stack.RedisServer,
+                                                                     destination: tuple[redis.Redis, str]) -> None:
+    client, name = destination
+    workspace = f"ws-{uuid.uuid4().hex[:8]}"
+
+    async def run() -> tuple[list[Stored | BaseException], list[Stored | BaseException]]:
+        async with committing(own_redis.url) as commits:
+            client.config_set("maxmemory", 1)  # Redis refuses the accept script (and only it) when full
+            try:
+                failed = await asyncio.gather(*(commits.accept([(body(i), [name])], workspace=workspace)
+                                                for i in range(10)), return_exceptions=True)
+            finally:
+                client.config_set("maxmemory", 0)
+            then = await asyncio.gather(*(commits.accept([(body(i), [name])], workspace=workspace)
+                                          for i in range(10, 20)), return_exceptions=True)
+            return failed, then
+
+    failed, then = asyncio.run(run())
+
+    assert all(isinstance(o, redis.exceptions.OutOfMemoryError) for o in failed), failed
+    assert all(isinstance(o, Stored) for o in then), then
+    assert client.zcard(keys.owed(name)) == 10
+
+
+def test_the_requests_waiting_for_a_cancelled_one_are_still_sent(own_redis: stack.RedisServer,
+                                                                 destination: tuple[redis.Redis, str]) -> None:
+    client, name = destination
+
+    async def run() -> list[Stored | BaseException]:
+        async with committing(own_redis.url) as commits:
+            first = asyncio.create_task(commits.accept([(body(0), [name])]))
+            await asyncio.sleep(0)  # its call is on its way
+            waiting = [asyncio.create_task(commits.accept([(body(i), [name])])) for i in range(1, 6)]
+            await asyncio.sleep(0)
+            first.cancel()  # as when the process stops
+            return await asyncio.gather(*waiting, return_exceptions=True)
+
+    outcomes = asyncio.run(run())
+
+    assert all(isinstance(o, Stored) for o in outcomes), outcomes
+    box = Outbox(client)
+    assert [box.codec.unpack(b) for b in box.bodies([o.trace_ids[0] for o in outcomes])] == [  # type: ignore
+        body(i) for i in range(1, 6)]
+
+
+def test_the_requests_that_waited_are_sent_at_once_not_one_call_after_another(
+    own_redis: stack.RedisServer, destination: tuple[redis.Redis, str]
+) -> None:
+    client, name = destination
+    before = int(client.info("stats")["total_connections_received"])
+
+    # one alone; then GROUP_TRACES + 50 that waited for it, in two calls
+    accept_together(own_redis.url, [[body(i)] for i in range(GROUP_TRACES + 51)], name)
+
+    # the two were in flight together: the asyncio client opened a second connection for the second
+    assert int(client.info("stats")["total_connections_received"]) - before == 2

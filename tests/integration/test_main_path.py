@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
@@ -194,6 +195,26 @@ def test_the_same_trace_sent_three_times_is_one_object(
 
     wait_for(lambda: admin.status(workspace, destination["id"])["delivered"] == 3, what="3 deliveries")
     assert s3.keys(bucket) == ["2024-01-15/gen-1705312800-abc123-1705312800.json"]
+
+
+def test_single_trace_requests_in_flight_together_each_land(
+    admin: stack.Admin, workspace: str, ingest: httpx.Client, s3: stack.SeaweedFS, bucket: str
+) -> None:
+    # Given a per-trace destination, and a gateway posting one trace a request, 64 at once (api/group_commit.py)
+    admin.destination(workspace, stack.s3_body(s3, bucket))
+
+    async def post_all() -> list[httpx.Response]:
+        async with httpx.AsyncClient(base_url=str(ingest.base_url), headers=dict(ingest.headers), timeout=30,
+                                     limits=httpx.Limits(max_connections=64)) as client:
+            return await asyncio.gather(*(client.post("/v1/traces", json=make_trace(i, id=f"gen-together-{i}"))
+                                          for i in range(64)))
+
+    answers = asyncio.run(post_all())
+
+    # Then each is accepted on its own, and each trace is its own object
+    assert [(a.status_code, a.json()) for a in answers] == [(202, {"accepted": 1, "owed": 1, "discarded": {}})] * 64
+    assert sorted(wait_for_keys(s3, bucket, 64)) == sorted(
+        f"2024-01-15/gen-together-{i}-1705312800.json" for i in range(64))
 
 
 def test_invalid_traces_are_refused_all_or_nothing(

@@ -136,7 +136,7 @@ CLAIMS = {
                                           rf"validated and stored on the event loop.*?a larger body still goes to "
                                           rf"one of {Q} ingest threads",
                                           (api_ingest.INLINE_BYTES, api_ingest.INLINE_TRACES, api_ingest.THREADS)),
-    "group commit": Claim("docs/ingest.md", rf"then go together, as one script call of up to {Q} traces",
+    "group commit": Claim("docs/ingest.md", rf"then all go at once, sharing script calls of up to {Q} traces each",
                           (group_commit.GROUP_TRACES,)),
     "announced mark": Claim("docs/ingest.md", rf"The mark lasts at most {Q}: a message lost", (outbox.ANNOUNCED_MS,)),
     "announcer in performance": Claim("docs/performance.md", rf"a thread that sends one message per destination every "

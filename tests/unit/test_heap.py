@@ -1,5 +1,5 @@
 """A worker process keeps its start-up objects out of full collections and, after every task, returns the heap
-pages its tasks freed (worker/heap.py)."""
+pages its tasks freed; an api process keeps its start-up objects out too (worker/heap.py)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import textwrap
 
 from celery import signals
 
+from tests import stack
 from worker import celery_app, heap
 
 FRAGMENTED_HEAP = textwrap.dedent("""
@@ -62,3 +63,27 @@ def test_a_loaded_worker_leaves_its_start_up_objects_out_of_full_collections() -
 def test_the_parent_freezes_before_forking_and_each_pool_process_once_loaded() -> None:
     assert heap._loaded in [receiver() for _, receiver in signals.worker_init.receivers]
     assert heap._pool_process_loaded in [receiver() for _, receiver in signals.worker_process_init.receivers]
+
+
+STARTED_API = textwrap.dedent("""
+    import asyncio, gc
+    from api.main import create_app
+
+    app = create_app(announce=lambda destination, ids: None)
+    walked_before = len(gc.get_objects())
+
+    async def start():
+        async with app.router.lifespan_context(app):  # as uvicorn starts it; Redis is connected to lazily
+            print(walked_before, len(gc.get_objects()), gc.get_freeze_count())
+
+    asyncio.run(start())
+""")
+
+
+def test_a_started_api_leaves_its_start_up_objects_out_of_full_collections() -> None:
+    env = stack.tracedrop_env("redis://127.0.0.1:9/0")  # never reached: starting connects to nothing
+    out = subprocess.run([sys.executable, "-c", STARTED_API], capture_output=True, text=True, check=True, env=env)
+    walked_before, walked_after, frozen = (int(field) for field in out.stdout.split())
+    assert walked_before > 50_000, f"only {walked_before} objects loaded: the test no longer loads the api"
+    assert walked_after < walked_before / 100, f"a full collection still walks {walked_after} of {walked_before}"
+    assert frozen >= walked_before * 0.9

@@ -128,9 +128,19 @@ def read(source: str, endpoint: str | None) -> None:
         out = sys.stdout.buffer
         for line in json_lines(data):
             out.write(line + b"\n")
-        out.flush()
     except (DeliveryError, OSError, ValueError) as exc:
-        raise click.ClickException(str(exc)) from None
+        click.echo(f"Error: {exc}", err=True)
+        _exit_now(1)
+    _exit_now(0)
+
+
+def _exit_now(status: int) -> None:
+    """End the process with its output flushed and without the interpreter's teardown, where pyarrow's thread pools
+    (loaded to read Parquet) now and then abort it: "terminate called without an active exception", a complete
+    read ending with SIGABRT (apache/arrow#34314)."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ import os
 import sys
 import tempfile
 from pathlib import Path
+from typing import NoReturn
 
 import click
 
@@ -134,7 +135,7 @@ def read(source: str, endpoint: str | None) -> None:
     _exit_now(0)
 
 
-def _exit_now(status: int) -> None:
+def _exit_now(status: int) -> NoReturn:
     """End the process with its output flushed and without the interpreter's teardown, where pyarrow's thread pools
     (loaded to read Parquet) now and then abort it: "terminate called without an active exception", a complete
     read ending with SIGABRT (apache/arrow#34314)."""
